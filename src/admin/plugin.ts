@@ -1,0 +1,40 @@
+/** The admin API, guarded by the [admin] token (constant-time comparison). Disabled when unset. */
+import { Elysia, t } from "elysia";
+import type { Gateway } from "../server/gateway.ts";
+import { Errors, GatewayError } from "../core/errors.ts";
+import { safeEqual } from "../crypto/compare.ts";
+
+export function requireAdmin(gw: Gateway, request: Request): void {
+  const expected = gw.routes.current().secrets.get("admin.token");
+  if (expected === undefined) throw new GatewayError("admin_disabled", "The admin API is disabled: set [admin] token", 403);
+  const header = request.headers.get("authorization") ?? "";
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  if (!m || !safeEqual(m[1]!.trim(), expected))
+    throw Errors.unauthorized("A valid admin token is required", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate-admin"' });
+}
+
+export function adminPlugin(gw: Gateway) {
+  return new Elysia({ name: "hubgate-admin" })
+    .onBeforeHandle({ as: "local" }, ({ request }) => requireAdmin(gw, request))
+    .post(
+      "/admin/reload",
+      async ({ set }) => {
+        const ok = await gw.reload();
+        set.status = ok ? 200 : 422;
+        return { ok, version: gw.routes.current().version, errors: gw.reloads.lastIssues };
+      },
+      { detail: { tags: ["admin"], summary: "Reload gateway.toml (same as SIGHUP)" } },
+    )
+    .get(
+      "/admin/audit",
+      ({ query }) => ({ events: gw.store.audit.list({ limit: query.limit ?? 100, afterId: query.after, kind: query.kind }) }),
+      {
+        query: t.Object({
+          limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000 })),
+          after: t.Optional(t.Integer({ minimum: 0 })),
+          kind: t.Optional(t.String({ maxLength: 100 })),
+        }),
+        detail: { tags: ["admin"], summary: "Audit events, oldest first after `after`" },
+      },
+    );
+}

@@ -1,0 +1,29 @@
+/**
+ * The whole config pipeline, in its three separate steps: read + parse + validate (load.ts), resolve
+ * secret references (secrets.ts), then the caller compiles a route table (../routes/compile.ts).
+ */
+import { parseConfig, readConfigSource, type ConfigSource } from "./load.ts";
+import { resolveConfigSecrets, type SecretValues } from "./secrets.ts";
+import type { Config } from "./schema.ts";
+import { createSecretResolver } from "../secrets/resolve.ts";
+import type { Logger } from "../core/log.ts";
+
+export interface LoadedConfig {
+  source: ConfigSource;
+  config: Config;
+  secrets: SecretValues;
+  /** TOML paths of secrets written as literals in the file (warned about) */
+  literalPaths: string[];
+}
+
+export async function loadConfig(path: string | null, env: Record<string, string | undefined>, log?: Logger): Promise<LoadedConfig> {
+  const source = readConfigSource(path);
+  const config = parseConfig(source.text);
+  const resolver = createSecretResolver(config.secrets, { env, log });
+  const { values, literalPaths } = await resolveConfigSecrets(config, resolver);
+  return { source, config, secrets: values, literalPaths };
+}
+
+export { locateConfig, parseConfig, formatIssues, ConfigError, EMBEDDED_EXAMPLE } from "./load.ts";
+export type { Config } from "./schema.ts";
+export type { ConfigIssue } from "./validate.ts";

@@ -1,0 +1,55 @@
+/** Compiles [[projects.endpoints]] into route-table entries (runtime objects with resolved secrets). */
+import type { Config } from "../config/schema.ts";
+import type { SecretValues } from "../config/secrets.ts";
+import { durationMs } from "../config/types.ts";
+import { endpointKey } from "../routes/table.ts";
+import { tomlKey } from "../config/validate.ts";
+
+export interface EndpointRoute {
+  readonly project: string;
+  readonly slug: string;
+  readonly name: string;
+  readonly upstream: URL;
+  readonly allowedMethods: readonly string[];
+  readonly authMode: "token" | "none";
+  readonly oauthConnection?: string;
+  readonly timeoutMs: number;
+  readonly rateLimitPerMinute?: number;
+  /** static headers with their secret values resolved */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly allowPrivate: boolean;
+}
+
+export function compileEndpoints(config: Config, secrets: SecretValues): Map<string, EndpointRoute> {
+  const out = new Map<string, EndpointRoute>();
+  config.projects.forEach((p, i) => {
+    p.endpoints.forEach((e, j) => {
+      const headers: Record<string, string> = {};
+      for (const name of Object.keys(e.headers)) {
+        const path = `projects[${i}].endpoints[${j}].headers.${tomlKey(name)}`;
+        const v = secrets.get(path);
+        if (v === undefined) throw new Error(`internal: secret for ${path} was not resolved`);
+        headers[name.toLowerCase()] = v;
+      }
+      const methods = [...new Set(e.allowed_methods)];
+      if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
+      out.set(
+        endpointKey(p.id, e.slug),
+        Object.freeze({
+          project: p.id,
+          slug: e.slug,
+          name: e.name ?? e.slug,
+          upstream: new URL(e.upstream_url),
+          allowedMethods: Object.freeze(methods),
+          authMode: e.auth_mode,
+          oauthConnection: e.oauth_connection,
+          timeoutMs: durationMs(e.timeout),
+          rateLimitPerMinute: e.rate_limit_per_minute,
+          headers: Object.freeze(headers),
+          allowPrivate: e.allow_private,
+        }),
+      );
+    });
+  });
+  return out;
+}

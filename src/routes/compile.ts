@@ -1,0 +1,37 @@
+/** validated config + resolved secrets → RouteTable. Pure: no I/O, no secret resolution. */
+import type { Config } from "../config/schema.ts";
+import type { SecretValues } from "../config/secrets.ts";
+import { compileEndpoints } from "../endpoints/compile.ts";
+import { compileMcpUpstreams } from "../mcp/compile.ts";
+import type { OwnRoute, RouteTable } from "./table.ts";
+
+export interface CompileInput {
+  config: Config;
+  secrets: SecretValues;
+  text: string;
+  source: string;
+  version: number;
+  own: readonly OwnRoute[];
+  /** the address actually bound, used for the default public URL */
+  boundUrl?: string;
+}
+
+export function compileRouteTable(input: CompileInput): RouteTable {
+  const { config } = input;
+  const s = config.server;
+  const fallback = input.boundUrl ?? `http://${s.host === "0.0.0.0" || s.host === "::" ? "localhost" : s.host}:${s.port}`;
+  const publicUrl = new URL(s.public_url ?? fallback);
+  return {
+    version: input.version,
+    builtAt: Date.now(),
+    configHash: new Bun.CryptoHasher("sha256").update(input.text).digest("hex"),
+    source: input.source,
+    config,
+    secrets: input.secrets,
+    publicUrl,
+    own: input.own,
+    endpoints: compileEndpoints(config, input.secrets),
+    projects: new Set(config.projects.map((p) => p.id)),
+    mcpUpstreams: compileMcpUpstreams(config),
+  };
+}

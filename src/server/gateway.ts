@@ -1,0 +1,151 @@
+/**
+ * The running gateway: logger, metrics, store, shared state and the route-table holder, plus the
+ * reload pipeline (read → validate → resolve secrets → compile → atomic swap). Features receive this
+ * object and take `gw.routes.current()` once per request.
+ */
+import { dirname, resolve as resolvePath } from "node:path";
+import { Logger } from "../core/log.ts";
+import { loadConfig, formatIssues, ConfigError, type LoadedConfig, type ConfigIssue } from "../config/index.ts";
+import { compileRouteTable } from "../routes/compile.ts";
+import { RouteTableHolder, type OwnRoute, type RouteTable } from "../routes/table.ts";
+import { Registry } from "../metrics/registry.ts";
+import { openStore, type Store } from "../store/index.ts";
+import { Keyring } from "../crypto/keyring.ts";
+import { loadAppKey, parseAppKey } from "../crypto/appkey.ts";
+import { createMemoryState, type SharedState } from "../state/index.ts";
+
+export interface ReloadStatus {
+  count: number;
+  failures: number;
+  lastAt: number | null;
+  lastResult: "ok" | "error" | null;
+  lastIssues: ConfigIssue[];
+}
+
+export interface GatewayOptions {
+  configPath: string | null;
+  env: Record<string, string | undefined>;
+  log?: Logger;
+  /** in-memory store instead of the configured file (tests) */
+  storePath?: string;
+}
+
+/** Keys read once at startup; a reload that changes them logs that a restart is needed. */
+const RESTART_KEYS = ["server.host", "server.port", "server.unix_socket", "server.tls_cert", "server.tls_key", "storage.path", "storage.app_key"];
+
+export class Gateway {
+  readonly startedAt = Date.now();
+  readonly metrics = new Registry();
+  readonly reloads: ReloadStatus = { count: 0, failures: 0, lastAt: null, lastResult: null, lastIssues: [] };
+  /** per-feature counters shown in /stats */
+  readonly statsProviders = new Map<string, () => unknown>();
+  draining = false;
+  boundUrl?: string;
+  own: OwnRoute[] = [];
+  private reloading: Promise<boolean> | null = null;
+
+  private constructor(
+    readonly opts: GatewayOptions,
+    readonly log: Logger,
+    readonly store: Store,
+    readonly keyring: Keyring,
+    readonly state: SharedState,
+    readonly routes: RouteTableHolder,
+    private loaded: LoadedConfig,
+  ) {
+    this.metrics.gauge("hubgate_config_version", "Version of the route table in use").set({}, () => this.routes.current().version);
+    this.metrics.gauge("hubgate_uptime_seconds", "Seconds since start").set({}, () => Math.round((Date.now() - this.startedAt) / 1000));
+  }
+
+  static async start(opts: GatewayOptions): Promise<Gateway> {
+    const log = opts.log ?? new Logger("info");
+    const loaded = await loadConfig(opts.configPath, opts.env, log);
+    log.setLevel(loaded.config.logging.level);
+    Gateway.warnLiterals(log, loaded);
+    const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
+    const dataDir = storePath === ":memory:" ? resolvePath("./data") : dirname(storePath);
+    const configured = loaded.config.storage.app_key === undefined ? undefined : loaded.secrets.get("storage.app_key");
+    const { key, source } = await loadAppKey({ configured, env: opts.env, dataDir, log });
+    const previous = loaded.config.storage.previous_app_keys.map((_, i) =>
+      parseAppKey(loaded.secrets.get(`storage.previous_app_keys[${i}]`) ?? "", `storage.previous_app_keys[${i}]`),
+    );
+    const keyring = await Keyring.create(key, previous);
+    log.info("app key loaded", { source, kid: keyring.currentKid });
+    const store = openStore({ path: storePath, log, keyring });
+    const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [] });
+    return new Gateway(opts, log, store, keyring, createMemoryState(), new RouteTableHolder(table), loaded);
+  }
+
+  private static compileInput(l: LoadedConfig) {
+    return { config: l.config, secrets: l.secrets, text: l.source.text, source: l.source.path ?? "embedded" };
+  }
+
+  private static warnLiterals(log: Logger, l: LoadedConfig): void {
+    for (const path of l.literalPaths)
+      log.warn("config holds a literal secret; prefer an env:, file:, k8s:, aws: or gcp: reference", { key: path });
+  }
+
+  get config() {
+    return this.routes.current().config;
+  }
+
+  /** Rebuild the table with facts known only after listen (bound address, own routes). */
+  finishStartup(boundUrl: string, own: OwnRoute[]): void {
+    this.boundUrl = boundUrl;
+    this.own = own;
+    const t = this.routes.current();
+    this.routes.swap(compileRouteTable({ ...Gateway.compileInput(this.loaded), version: t.version, own, boundUrl }));
+  }
+
+  /** SIGHUP: re-read, validate, resolve, compile, swap. An invalid file keeps the old table. Concurrent calls share one run. */
+  reload(): Promise<boolean> {
+    this.reloading ??= this.doReload().finally(() => (this.reloading = null));
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<boolean> {
+    const started = performance.now();
+    const counter = this.metrics.counter("hubgate_config_reloads_total", "Config reloads by result");
+    this.reloads.lastAt = Date.now();
+    try {
+      const loaded = await loadConfig(this.opts.configPath, this.opts.env, this.log);
+      const prev = this.routes.current();
+      const next = compileRouteTable({ ...Gateway.compileInput(loaded), version: prev.version + 1, own: this.own, boundUrl: this.boundUrl });
+      this.warnRestartKeys(prev, next);
+      Gateway.warnLiterals(this.log, loaded);
+      this.log.setLevel(loaded.config.logging.level);
+      this.loaded = loaded;
+      this.routes.swap(next);
+      this.reloads.count++;
+      this.reloads.lastResult = "ok";
+      this.reloads.lastIssues = [];
+      counter.inc({ result: "ok" });
+      this.store.audit.append({ kind: "config.reload", actor: "system", subject: next.source, detail: { version: next.version, config_hash: next.configHash } });
+      this.log.info("config reloaded", { version: next.version, config_hash: next.configHash.slice(0, 12), ms: Math.round(performance.now() - started) });
+      return true;
+    } catch (e) {
+      const issues: ConfigIssue[] = e instanceof ConfigError ? e.issues : [{ path: "", message: e instanceof Error ? e.message : String(e) }];
+      this.reloads.failures++;
+      this.reloads.lastResult = "error";
+      this.reloads.lastIssues = issues;
+      counter.inc({ result: "error" });
+      this.store.audit.append({ kind: "config.reload_failed", actor: "system", detail: { errors: issues.length } });
+      this.log.error("config reload failed; the previous configuration keeps serving", { errors: issues });
+      this.log.error(formatIssues(issues));
+      return false;
+    }
+  }
+
+  private warnRestartKeys(prev: RouteTable, next: RouteTable): void {
+    for (const path of RESTART_KEYS) {
+      const [section, key] = path.split(".") as [keyof RouteTable["config"], string];
+      const a = (prev.config[section] as Record<string, unknown>)[key];
+      const b = (next.config[section] as Record<string, unknown>)[key];
+      if (JSON.stringify(a) !== JSON.stringify(b)) this.log.warn("this key changed but only takes effect after a restart", { key: path });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.store.close();
+  }
+}
