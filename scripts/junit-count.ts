@@ -13,3 +13,4 @@ if (root) {
   }
   console.log(t, f, e, s);
 }
+export {};

@@ -1,0 +1,65 @@
+/**
+ * The schema, owned here and only here: an ordered list of migrations applied at startup, each in a
+ * transaction, recorded in schema_migrations. SQL stays portable (TEXT/INTEGER, ON CONFLICT, no
+ * SQLite-only functions) so a PostgreSQL backend can run the same statements.
+ *
+ * SEALED_COLUMNS lists every column holding an app-key envelope, so `hubgate rekey` finds them all.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export interface SealedColumn {
+  table: string;
+  column: string;
+  /** primary-key columns, in order; they form the AAD that binds a value to its row */
+  pk: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "core: meta, audit events, API tokens, sealed key-value",
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT,
+        subject TEXT,
+        detail TEXT
+      );
+      CREATE INDEX audit_events_kind ON audit_events (kind, id);
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        project TEXT NOT NULL,
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        hint TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        last_used_at INTEGER
+      );
+      CREATE INDEX api_tokens_project ON api_tokens (project);
+      CREATE TABLE sealed_kv (
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (namespace, key)
+      );
+    `,
+  },
+];
+
+export const SEALED_COLUMNS: readonly SealedColumn[] = [{ table: "sealed_kv", column: "value", pk: ["namespace", "key"] }];
+
+/** The additional authenticated data of a sealed column value: table, column and primary key. */
+export function aadFor(table: string, column: string, pk: readonly unknown[]): string {
+  return `${table}.${column}:${pk.map(String).join("/")}`;
+}

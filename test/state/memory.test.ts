@@ -1,0 +1,60 @@
+import { describe, expect, test } from "bun:test";
+import { MemoryByteCache, MemoryRateCounter, MemorySingleFlight } from "../../src/state/index.ts";
+
+describe("rate counter", () => {
+  test("fixed windows: allows `limit` hits, then refuses until the window resets", async () => {
+    let now = 60_000 * 10 + 5;
+    const rc = new MemoryRateCounter(() => now);
+    const hits = [];
+    for (let i = 0; i < 4; i++) hits.push(await rc.hit("k", 3, 60_000));
+    expect(hits.map((h) => h.allowed)).toEqual([true, true, true, false]);
+    expect(hits.map((h) => h.remaining)).toEqual([2, 1, 0, 0]);
+    expect(hits[0]!.resetAt).toBe(60_000 * 11);
+    expect((await rc.hit("other", 3, 60_000)).allowed).toBe(true);
+    now = 60_000 * 11;
+    expect(await rc.hit("k", 3, 60_000)).toMatchObject({ allowed: true, remaining: 2 });
+  });
+});
+
+describe("byte cache", () => {
+  const entry = (n: number, freshUntil = Infinity) => ({ body: new Uint8Array(n), meta: {}, storedAt: 0, freshUntil });
+
+  test("LRU eviction by bytes; a read refreshes recency", async () => {
+    const c = new MemoryByteCache(350);
+    await c.set("a", entry(100), 60_000);
+    await c.set("b", entry(100), 60_000);
+    await c.set("c", entry(100), 60_000);
+    await c.get("a");
+    await c.set("d", entry(100), 60_000);
+    expect(await c.get("b")).toBeNull();
+    expect(await c.get("a")).not.toBeNull();
+    expect(c.stats()).toMatchObject({ entries: 3, evictions: 1 });
+    expect(c.stats().bytes).toBeLessThanOrEqual(350);
+  });
+
+  test("entries expire after keepMs; oversize entries are not stored", async () => {
+    let now = 0;
+    const c = new MemoryByteCache(1000, () => now);
+    await c.set("a", entry(10), 100);
+    now = 99;
+    expect(await c.get("a")).not.toBeNull();
+    now = 100;
+    expect(await c.get("a")).toBeNull();
+    await c.set("big", entry(5000), 1000);
+    expect(await c.get("big")).toBeNull();
+    expect(c.stats().bytes).toBe(0);
+  });
+});
+
+describe("single flight", () => {
+  test("concurrent callers share one run; errors propagate and release the key", async () => {
+    const sf = new MemorySingleFlight();
+    let runs = 0;
+    const slow = () => new Promise<number>((r) => setTimeout(() => r(++runs), 20));
+    const results = await Promise.all([sf.run("k", slow), sf.run("k", slow), sf.run("k", slow)]);
+    expect(results).toEqual([1, 1, 1]);
+    expect(sf.inFlight()).toBe(0);
+    await expect(sf.run("k", () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(await sf.run("k", slow)).toBe(2);
+  });
+});
