@@ -5,6 +5,7 @@ import { Logger } from "../core/log.ts";
 import { Gateway } from "../server/gateway.ts";
 import { rekey } from "../store/rekey.ts";
 import { isGatewayError } from "../core/errors.ts";
+import { compileRouteTable } from "../routes/compile.ts";
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 type ParseOptions = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
@@ -54,10 +55,12 @@ export const commands: Record<string, Command> = {
       const path = configPathOrFail(values);
       try {
         const loaded = await loadConfig(path, env);
+        // compile too: everything `serve` does short of binding a socket and opening the store
+        compileRouteTable({ config: loaded.config, secrets: loaded.secrets, text: loaded.source.text, source: path ?? "embedded", version: 1, own: [] });
         const c = loaded.config;
         process.stdout.write(
           `${path ?? "embedded example config"}: OK — ${c.projects.length} project(s), ` +
-            `${c.projects.reduce((n, p) => n + p.endpoints.length, 0)} endpoint(s), ${c.oauth_connections.length} OAuth connection(s), ` +
+            `${c.projects.reduce((n: number, p) => n + p.endpoints.length, 0)} endpoint(s), ${c.oauth_connections.length} OAuth connection(s), ` +
             `${c.github.identities.length} GitHub identit${c.github.identities.length === 1 ? "y" : "ies"}, ${c.mcp.upstreams.length} MCP upstream(s)\n`,
         );
         for (const p of loaded.literalPaths) process.stdout.write(`warning: ${p} holds a literal secret; prefer env:, file:, k8s:, aws: or gcp:\n`);

@@ -6,6 +6,7 @@ import { parseConfig, readConfigSource, type ConfigSource } from "./load.ts";
 import { resolveConfigSecrets, type SecretValues } from "./secrets.ts";
 import type { Config } from "./schema.ts";
 import { createSecretResolver } from "../secrets/resolve.ts";
+import { applyGithubEnv } from "../github/env.ts";
 import type { Logger } from "../core/log.ts";
 
 export interface LoadedConfig {
@@ -18,7 +19,7 @@ export interface LoadedConfig {
 
 export async function loadConfig(path: string | null, env: Record<string, string | undefined>, log?: Logger): Promise<LoadedConfig> {
   const source = readConfigSource(path);
-  const config = parseConfig(source.text);
+  const config = applyGithubEnv(parseConfig(source.text), env);
   const resolver = createSecretResolver(config.secrets, { env, log });
   const { values, literalPaths } = await resolveConfigSecrets(config, resolver);
   return { source, config, secrets: values, literalPaths };

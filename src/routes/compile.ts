@@ -3,6 +3,8 @@ import type { Config } from "../config/schema.ts";
 import type { SecretValues } from "../config/secrets.ts";
 import { compileEndpoints } from "../endpoints/compile.ts";
 import { compileMcpUpstreams } from "../mcp/compile.ts";
+import { compileConfigTokens } from "../tokens/compile.ts";
+import { compileGithub } from "../github/compile.ts";
 import type { OwnRoute, RouteTable } from "./table.ts";
 
 export interface CompileInput {
@@ -32,6 +34,8 @@ export function compileRouteTable(input: CompileInput): RouteTable {
     own: input.own,
     endpoints: compileEndpoints(config, input.secrets),
     projects: new Set(config.projects.map((p) => p.id)),
+    apiTokens: compileConfigTokens(config, input.secrets),
+    github: compileGithub(config, input.secrets),
     mcpUpstreams: compileMcpUpstreams(config),
   };
 }

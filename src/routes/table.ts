@@ -7,6 +7,8 @@ import type { Config } from "../config/schema.ts";
 import type { SecretValues } from "../config/secrets.ts";
 import type { EndpointRoute } from "../endpoints/compile.ts";
 import type { McpUpstreamRoute } from "../mcp/compile.ts";
+import type { ConfigToken } from "../tokens/verify.ts";
+import type { GithubRoute } from "../github/compile.ts";
 
 /** The gateway's own routes, listed for /stats and the docs. */
 export interface OwnRoute {
@@ -30,6 +32,9 @@ export interface RouteTable {
   /** key: `<project>/<slug>` */
   readonly endpoints: ReadonlyMap<string, EndpointRoute>;
   readonly projects: ReadonlySet<string>;
+  /** API tokens declared in config, by hash */
+  readonly apiTokens: ReadonlyMap<string, ConfigToken>;
+  readonly github: GithubRoute;
   /** key: upstream name; "" is the default upstream served at /mcp */
   readonly mcpUpstreams: ReadonlyMap<string, McpUpstreamRoute>;
 }

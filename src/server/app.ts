@@ -9,6 +9,8 @@ import type { Gateway } from "./gateway.ts";
 import { opsPlugin } from "../ops/plugin.ts";
 import { adminPlugin } from "../admin/plugin.ts";
 import { docsPlugin } from "../docs/plugin.ts";
+import { endpointsPlugin } from "../endpoints/plugin.ts";
+import { githubPlugin } from "../github/plugin.ts";
 import { VERSION } from "../version.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -68,7 +70,9 @@ export function createApp(gw: Gateway) {
     })
     .use(docsPlugin({ title: "hubgate", version: VERSION, description: "hubgate's own HTTP surface" }))
     .use(opsPlugin(gw))
-    .use(adminPlugin(gw));
+    .use(adminPlugin(gw))
+    .use(endpointsPlugin(gw))
+    .use(githubPlugin(gw));
 }
 
 function validationSummary(error: unknown): string {

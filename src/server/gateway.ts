@@ -4,6 +4,7 @@
  * object and take `gw.routes.current()` once per request.
  */
 import { dirname, resolve as resolvePath } from "node:path";
+import type { Server } from "bun";
 import { Logger } from "../core/log.ts";
 import { loadConfig, formatIssues, ConfigError, type LoadedConfig, type ConfigIssue } from "../config/index.ts";
 import { compileRouteTable } from "../routes/compile.ts";
@@ -39,8 +40,14 @@ export class Gateway {
   readonly reloads: ReloadStatus = { count: 0, failures: 0, lastAt: null, lastResult: null, lastIssues: [] };
   /** per-feature counters shown in /stats */
   readonly statsProviders = new Map<string, () => unknown>();
+  /** features' start-up work (e.g. resolving GitHub identities); serve() awaits it before listening */
+  readonly startupTasks: Promise<unknown>[] = [];
+  /** run after every successful reload (and by features at startup), e.g. to re-resolve GitHub identities */
+  readonly reloadHooks: ((table: RouteTable) => Promise<void>)[] = [];
   draining = false;
   boundUrl?: string;
+  /** the listening server, once bound (absent for in-process use) */
+  server?: Server<unknown>;
   own: OwnRoute[] = [];
   private reloading: Promise<boolean> | null = null;
 
@@ -85,6 +92,15 @@ export class Gateway {
       log.warn("config holds a literal secret; prefer an env:, file:, k8s:, aws: or gcp: reference", { key: path });
   }
 
+  /** The client's address: the socket peer, or the first X-Forwarded-For hop when server.trust_proxy is on. */
+  clientAddress(request: Request): string {
+    if (this.config.server.trust_proxy) {
+      const xff = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+      if (xff) return xff;
+    }
+    return this.server?.requestIP(request)?.address ?? "unknown";
+  }
+
   get config() {
     return this.routes.current().config;
   }
@@ -116,6 +132,7 @@ export class Gateway {
       this.log.setLevel(loaded.config.logging.level);
       this.loaded = loaded;
       this.routes.swap(next);
+      for (const hook of this.reloadHooks) await hook(next).catch((e: unknown) => this.log.error("reload hook failed", { err: e }));
       this.reloads.count++;
       this.reloads.lastResult = "ok";
       this.reloads.lastIssues = [];

@@ -27,19 +27,21 @@ function ownRoutes(app: App): OwnRoute[] {
 export async function serve(opts: GatewayOptions & { signals?: boolean }): Promise<Running> {
   const gw = await Gateway.start(opts);
   const app = createApp(gw);
+  await Promise.all(gw.startupTasks);
   const s = gw.config.server;
   const tlsKey = gw.routes.current().secrets.get("server.tls_key");
-  app.listen({
-    hostname: s.host,
-    port: s.port,
-    ...(s.unix_socket ? { unix: s.unix_socket } : {}),
+  const common = {
     idleTimeout: Math.ceil(durationMs(s.idle_timeout) / 1000),
     maxRequestBodySize: s.max_body_bytes,
     development: false,
     ...(s.tls_cert && tlsKey ? { tls: { cert: Bun.file(s.tls_cert), key: tlsKey } } : {}),
-  });
+  };
+  // Elysia's listen() typing omits Bun's `unix` option, which it passes through to Bun.serve unchanged
+  if (s.unix_socket) app.listen({ unix: s.unix_socket, ...common } as unknown as Parameters<typeof app.listen>[0]);
+  else app.listen({ hostname: s.host, port: s.port, ...common });
   const server = app.server;
   if (!server) throw new Error("server failed to start");
+  gw.server = server;
   const url = s.unix_socket ? new URL(`http://localhost/`) : new URL(server.url.href);
   gw.finishStartup(url.href, ownRoutes(app));
   gw.log.info("listening", {

@@ -1,0 +1,77 @@
+/**
+ * ANY /api/<project>/proxy/<slug>/<path...>: the endpoint is looked up in the route table taken at the
+ * start of the request; method, client token, rate limit and SSRF guard are checked; the request is
+ * forwarded (client credentials stripped, static and OAuth headers injected) and the upstream response
+ * streamed back.
+ */
+import { Elysia } from "elysia";
+import type { Gateway } from "../server/gateway.ts";
+import { Errors, GatewayError } from "../core/errors.ts";
+import { endpointKey } from "../routes/table.ts";
+import { verifyApiToken } from "../tokens/verify.ts";
+import { forward } from "../proxy/forward.ts";
+import { joinUpstream } from "../proxy/path.ts";
+import type { EndpointRoute } from "./compile.ts";
+
+const PREFIX = /^\/api\/([^/]+)\/proxy\/([^/]+)(\/.*)?$/;
+
+export function endpointsPlugin(gw: Gateway) {
+  const proxied = gw.metrics.counter("hubgate_endpoint_requests_total", "Proxied endpoint requests by project, endpoint and outcome");
+
+  async function handle(request: Request): Promise<Response> {
+    const table = gw.routes.current(); // this request's snapshot, even if a reload swaps the table meanwhile
+    const url = new URL(request.url);
+    const m = PREFIX.exec(url.pathname);
+    if (!m) throw Errors.notFound();
+    const [, project, slug, rest = ""] = m;
+    const route = table.endpoints.get(endpointKey(project!, slug!));
+    if (!route) throw Errors.notFound(`No endpoint ${slug} in project ${project}`, "endpoint_not_found");
+    try {
+      if (!route.allowedMethods.includes(request.method)) throw Errors.methodNotAllowed([...route.allowedMethods]);
+      const token = route.authMode === "token" ? verifyApiToken(gw, request, { project: route.project, scope: "proxy" }) : null;
+      const limitHeaders = await rateLimit(route, token?.id ?? clientKey(request));
+      const inject: Record<string, string> = { ...route.headers };
+      if (route.oauthConnection !== undefined) inject.authorization = `Bearer ${await upstreamToken(route)}`;
+      const target = joinUpstream(route.upstream, rest, url.search);
+      const res = await forward(request, target, { timeoutMs: route.timeoutMs, headers: inject, allowPrivate: route.allowPrivate, signal: request.signal });
+      proxied.inc({ project: route.project, endpoint: route.slug, outcome: String(res.status) });
+      if (!limitHeaders) return res;
+      const headers = new Headers(res.headers);
+      for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
+      return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+    } catch (e) {
+      proxied.inc({ project: route.project, endpoint: route.slug, outcome: e instanceof GatewayError ? e.code : "error" });
+      throw e;
+    }
+  }
+
+  async function rateLimit(route: EndpointRoute, who: string): Promise<Record<string, string> | null> {
+    const limit = route.rateLimitPerMinute;
+    if (limit === undefined) return null;
+    const r = await gw.state.rateCounter.hit(`endpoint:${route.project}/${route.slug}:${who}`, limit, 60_000);
+    const headers = {
+      "x-ratelimit-limit": String(limit),
+      "x-ratelimit-remaining": String(r.remaining),
+      "x-ratelimit-reset": String(Math.ceil(r.resetAt / 1000)),
+    };
+    if (!r.allowed)
+      throw Errors.tooManyRequests(`Rate limit of ${limit} requests per minute exceeded`, {
+        ...headers,
+        "retry-after": String(Math.max(1, Math.ceil((r.resetAt - Date.now()) / 1000))),
+      });
+    return headers;
+  }
+
+  /** OAuth connections are connected by the flow of the endpoints feature; until a grant exists, none can be injected. */
+  async function upstreamToken(route: EndpointRoute): Promise<string> {
+    throw new GatewayError("oauth_connection_failed", `Upstream OAuth connection failed: "${route.oauthConnection}" is not connected`, 502);
+  }
+
+  function clientKey(request: Request): string {
+    return gw.clientAddress(request);
+  }
+
+  return new Elysia({ name: "hubgate-endpoints" })
+    .all("/api/:project/proxy/:slug", ({ request }) => handle(request), { parse: "none", detail: { tags: ["endpoints"], summary: "Proxy to a declared endpoint" } })
+    .all("/api/:project/proxy/:slug/*", ({ request }) => handle(request), { parse: "none", detail: { tags: ["endpoints"], summary: "Proxy to a declared endpoint (with a path)" } });
+}

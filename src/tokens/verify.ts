@@ -1,0 +1,54 @@
+/**
+ * Verifies a client's hubgate API token: format + checksum first (no store hit for garbage), then the
+ * hash lookup among stored tokens and tokens declared in config; not expired, not revoked, scope held,
+ * bound to the project asked for. Failures are 401 (who are you?) or 403 (not allowed).
+ */
+import { Errors, GatewayError } from "../core/errors.ts";
+import { checkApiTokenFormat, hashApiToken } from "../crypto/apitoken.ts";
+import type { Gateway } from "../server/gateway.ts";
+
+export interface VerifiedToken {
+  id: string;
+  project: string;
+  name: string;
+  scopes: readonly string[];
+  source: "store" | "config";
+}
+
+/** A token declared in [[projects.tokens]], compiled into the route table by hash. */
+export interface ConfigToken {
+  id: string;
+  project: string;
+  name: string;
+  scopes: readonly string[];
+}
+
+const challenge = (error?: string) => ({
+  "www-authenticate": error ? `Bearer realm="hubgate", error="${error}"` : 'Bearer realm="hubgate"',
+});
+
+export function bearerOf(request: Request): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+  return m ? m[1]! : null;
+}
+
+/** `need.project` absent: a gateway-wide scope (e.g. github:read), held by a token of any project. */
+export function verifyApiToken(gw: Gateway, request: Request, need: { project?: string; scope: string }, raw: string | null = bearerOf(request)): VerifiedToken {
+  if (!raw) throw Errors.unauthorized("A hubgate API token is required (Authorization: Bearer hg_…)", "unauthorized", challenge());
+  if (!checkApiTokenFormat(raw)) throw Errors.unauthorized("The API token is not valid", "invalid_token", challenge("invalid_token"));
+  const hash = hashApiToken(raw);
+  let found: VerifiedToken | null = null;
+  const declared = gw.routes.current().apiTokens.get(hash);
+  if (declared) found = { ...declared, source: "config" };
+  else {
+    const row = gw.store.apiTokens.findByHash(hash);
+    if (row && row.revokedAt === null && (row.expiresAt === null || row.expiresAt > Date.now())) {
+      found = { id: row.id, project: row.project, name: row.name, scopes: row.scopes, source: "store" };
+      gw.store.apiTokens.touch(row.id, Date.now());
+    }
+  }
+  if (!found) throw Errors.unauthorized("The API token is not valid, expired or revoked", "invalid_token", challenge("invalid_token"));
+  if (need.project !== undefined && found.project !== need.project) throw new GatewayError("wrong_project", "This token belongs to another project", 403);
+  if (!found.scopes.includes(need.scope)) throw new GatewayError("insufficient_scope", `This token lacks the scope "${need.scope}"`, 403);
+  return found;
+}
