@@ -1,6 +1,7 @@
 /**
- * hubgate API tokens, in the style of GitHub's `ghp_` tokens: a recognisable prefix (secret scanners
- * can match it), 30 random base62 characters and a 6-character CRC32 checksum, so a mistyped or
+ * hubgate API tokens, in the style of GitHub's `ghp_` tokens: a recognisable prefix naming the
+ * environment (`hg_live_` / `hg_test_`, so secret scanners can match it), 30 random base62 characters
+ * and a 6-character CRC32 checksum of everything before it, so a mistyped or
  * truncated token is rejected without a store look-up. Only the SHA-256 hash is ever stored; the
  * token carries 178 bits of entropy, so a fast hash is the right tool (no password stretching).
  */
@@ -10,7 +11,8 @@ export const API_TOKEN_PREFIX = "hg_";
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const RANDOM_LEN = 30;
 const CHECK_LEN = 6;
-const FORMAT = new RegExp(`^${API_TOKEN_PREFIX}[0-9A-Za-z]{${RANDOM_LEN + CHECK_LEN}}$`);
+const FORMAT = new RegExp(`^${API_TOKEN_PREFIX}(live|test)_[0-9A-Za-z]{${RANDOM_LEN + CHECK_LEN}}$`);
+export type TokenEnv = "live" | "test";
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -47,17 +49,16 @@ function randomBase62(len: number): string {
   return out;
 }
 
-/** A fresh token, e.g. `hg_Xy3…` (39 characters). Shown once to its owner, never stored. */
-export function mintApiToken(): string {
-  const body = randomBase62(RANDOM_LEN);
-  return `${API_TOKEN_PREFIX}${body}${base62(crc32(body), CHECK_LEN)}`;
+/** A fresh token, e.g. `hg_live_Xy3…` (44 characters). Shown once to its owner, never stored. */
+export function mintApiToken(env: TokenEnv = "live"): string {
+  const head = `${API_TOKEN_PREFIX}${env}_${randomBase62(RANDOM_LEN)}`;
+  return head + base62(crc32(head), CHECK_LEN);
 }
 
 /** Prefix, length, alphabet and checksum all right? (Cheap; run before any look-up.) */
 export function checkApiTokenFormat(token: string): boolean {
   if (!FORMAT.test(token)) return false;
-  const body = token.slice(API_TOKEN_PREFIX.length, API_TOKEN_PREFIX.length + RANDOM_LEN);
-  return token.slice(-CHECK_LEN) === base62(crc32(body), CHECK_LEN);
+  return token.slice(-CHECK_LEN) === base62(crc32(token.slice(0, -CHECK_LEN)), CHECK_LEN);
 }
 
 /** The stored form: hex SHA-256 of the whole token. */
@@ -65,7 +66,7 @@ export function hashApiToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-/** A short, non-secret hint for listings (`hg_Xy3…f9Q`). */
+/** A short, non-secret hint for listings (`hg_live_Xy3…f9Q`). */
 export function tokenHint(token: string): string {
-  return `${token.slice(0, API_TOKEN_PREFIX.length + 4)}…${token.slice(-3)}`;
+  return `${token.slice(0, 11)}…${token.slice(-3)}`;
 }

@@ -2,11 +2,11 @@ import { describe, expect, test } from "bun:test";
 import { checkApiTokenFormat, crc32, hashApiToken, mintApiToken, tokenHint } from "../../src/crypto/apitoken.ts";
 
 describe("API tokens", () => {
-  test("minted tokens have the hg_ prefix, fixed length and a valid checksum", () => {
+  test("minted tokens have the hg_live_/hg_test_ prefix, fixed length and a valid checksum", () => {
     const seen = new Set<string>();
     for (let i = 0; i < 200; i++) {
       const t = mintApiToken();
-      expect(t).toMatch(/^hg_[0-9A-Za-z]{36}$/);
+      expect(t).toMatch(/^hg_live_[0-9A-Za-z]{36}$/);
       expect(checkApiTokenFormat(t)).toBe(true);
       seen.add(t);
     }
@@ -19,6 +19,8 @@ describe("API tokens", () => {
     expect(checkApiTokenFormat(flipped)).toBe(false);
     expect(checkApiTokenFormat(t.slice(0, -1))).toBe(false);
     expect(checkApiTokenFormat(`ghp_${t.slice(3)}`)).toBe(false);
+    expect(checkApiTokenFormat(t.replace("hg_live_", "hg_test_"))).toBe(false); // the checksum covers the prefix
+    expect(checkApiTokenFormat(mintApiToken("test"))).toBe(true);
     expect(checkApiTokenFormat("")).toBe(false);
   });
 
@@ -27,7 +29,7 @@ describe("API tokens", () => {
     expect(hashApiToken(t)).toMatch(/^[0-9a-f]{64}$/);
     expect(hashApiToken(t)).toBe(hashApiToken(t));
     expect(hashApiToken(t)).not.toContain(t.slice(3));
-    expect(tokenHint(t)).toBe(`${t.slice(0, 7)}…${t.slice(-3)}`);
+    expect(tokenHint(t)).toBe(`${t.slice(0, 11)}…${t.slice(-3)}`);
   });
 
   test("crc32 matches the standard check value", () => {
