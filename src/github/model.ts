@@ -25,6 +25,7 @@ export const GithubSection = Section(
   {
     enabled: Type.Boolean({ default: true, description: "Serve the GitHub pool" }),
     api_url: HttpUrl("Upstream GitHub API base (GHES: https://HOST/api/v3)", "https://api.github.com"),
+    allow_private: Type.Boolean({ default: false, description: "Allow api_url to resolve to a private/loopback address (GHES inside the network, tests)" }),
     mount: Type.String({ pattern: "^/", default: "/", description: "Path prefix the github.com layout is served under; the GHES layout /api/v3 is served too" }),
     allowed_owners: Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Owners (users/orgs) whose repositories may be reached; empty allows every owner" }),
     clients: Type.Union([Type.Literal("open"), Type.Literal("token")], {

@@ -1,0 +1,41 @@
+/**
+ * Who is calling the pool. GitHub accepts `Authorization: token X` and `Bearer X`; a hubgate API
+ * token (hg_…) authenticates a client to the pool, anything else is taken to be the caller's own
+ * GitHub token (used for writes and mutations, never pooled).
+ */
+import { API_TOKEN_PREFIX } from "../crypto/apitoken.ts";
+
+export type ClientCredential = { kind: "none" } | { kind: "hubgate"; token: string } | { kind: "github"; token: string };
+
+export function clientCredential(request: Request): ClientCredential {
+  const m = /^(?:token|bearer)\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+  if (!m) return { kind: "none" };
+  const token = m[1]!;
+  return token.startsWith(API_TOKEN_PREFIX) ? { kind: "hubgate", token } : { kind: "github", token };
+}
+
+/** Caller logins by token hash, for the audit line of writes (bounded). */
+export class LoginCache {
+  private map = new Map<string, string>();
+  constructor(private readonly max = 10_000) {}
+
+  async login(token: string, apiUrl: string, timeoutMs: number): Promise<string | null> {
+    const key = new Bun.CryptoHasher("sha256").update(token).digest("hex");
+    const hit = this.map.get(key);
+    if (hit) return hit;
+    try {
+      const res = await fetch(`${apiUrl}/user`, {
+        headers: { authorization: `token ${token}`, accept: "application/vnd.github+json", "user-agent": "hubgate" },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!res.ok) return null;
+      const body = (await res.json()) as { login?: unknown };
+      if (typeof body.login !== "string") return null;
+      if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
+      this.map.set(key, body.login);
+      return body.login;
+    } catch {
+      return null;
+    }
+  }
+}

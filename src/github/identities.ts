@@ -1,0 +1,107 @@
+/**
+ * Pooled identities. A PAT is resolved to its GitHub user with GET /user: tokens of the same user
+ * share one budget (GitHub's limits are per user). An App installation mints its own tokens (RS256
+ * JWT signed with jose → POST /app/installations/{id}/access_tokens), refreshed 5 minutes before
+ * expiry; its budget is the installation.
+ */
+import { importPKCS8, SignJWT } from "jose";
+import { createPrivateKey } from "node:crypto";
+import { GatewayError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+
+export type IdentitySpec =
+  | { id: string; kind: "pat"; token: string }
+  | { id: string; kind: "app"; appId: string; installationId: string; privateKey: string };
+
+export type IdentityStatus = "ok" | "invalid" | "unverified";
+
+export interface Identity {
+  readonly id: string;
+  readonly kind: "pat" | "app";
+  /** the GitHub login (PAT) or `app/<app id>` */
+  readonly login: string | null;
+  /** whose rate limit this identity spends: `user:<id>`, `app:<installation>` or `identity:<id>` when unverified */
+  readonly budget: string;
+  readonly status: IdentityStatus;
+  token(): Promise<string>;
+}
+
+export interface IdentityDeps {
+  apiUrl: string;
+  fetch: typeof fetch;
+  log: Logger;
+  timeoutMs: number;
+  /** GET /user results by token hash, kept across reloads */
+  userCache: Map<string, { login: string; userId: number }>;
+}
+
+const GH_HEADERS = { accept: "application/vnd.github+json", "user-agent": "hubgate", "x-github-api-version": "2022-11-28" };
+
+export async function resolveIdentities(specs: readonly IdentitySpec[], deps: IdentityDeps): Promise<Identity[]> {
+  return Promise.all(specs.map((s) => (s.kind === "pat" ? resolvePat(s, deps) : appIdentity(s, deps))));
+}
+
+async function resolvePat(spec: Extract<IdentitySpec, { kind: "pat" }>, deps: IdentityDeps): Promise<Identity> {
+  const hash = new Bun.CryptoHasher("sha256").update(spec.token).digest("hex");
+  const token = async () => spec.token;
+  let user = deps.userCache.get(hash);
+  if (!user) {
+    try {
+      const res = await deps.fetch(`${deps.apiUrl}/user`, {
+        headers: { ...GH_HEADERS, authorization: `token ${spec.token}` },
+        signal: AbortSignal.timeout(deps.timeoutMs),
+      });
+      if (res.status === 401) {
+        deps.log.error("GitHub rejected an identity's token (401); it is left out of the pool", { identity: spec.id });
+        return { id: spec.id, kind: "pat", login: null, budget: `identity:${spec.id}`, status: "invalid", token };
+      }
+      if (!res.ok) throw new Error(`GET /user answered ${res.status}`);
+      const body = (await res.json()) as { login?: string; id?: number };
+      if (typeof body.login !== "string" || typeof body.id !== "number") throw new Error("GET /user returned no login");
+      user = { login: body.login, userId: body.id };
+      deps.userCache.set(hash, user);
+    } catch (e) {
+      deps.log.warn("could not resolve an identity's GitHub user; it keeps its own budget until the next reload", {
+        identity: spec.id,
+        reason: e instanceof Error ? e.message : String(e),
+      });
+      return { id: spec.id, kind: "pat", login: null, budget: `identity:${spec.id}`, status: "unverified", token };
+    }
+  }
+  return { id: spec.id, kind: "pat", login: user.login, budget: `user:${user.userId}`, status: "ok", token };
+}
+
+function appIdentity(spec: Extract<IdentitySpec, { kind: "app" }>, deps: IdentityDeps): Identity {
+  let cached: { token: string; expiresAt: number } | null = null;
+  let pending: Promise<string> | null = null;
+  const mint = async (): Promise<string> => {
+    // GitHub issues PKCS#1 ("BEGIN RSA PRIVATE KEY") keys; jose wants PKCS#8
+    const pkcs8 = createPrivateKey(spec.privateKey).export({ type: "pkcs8", format: "pem" }).toString();
+    const key = await importPKCS8(pkcs8, "RS256");
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = await new SignJWT({}).setProtectedHeader({ alg: "RS256" }).setIssuer(spec.appId).setIssuedAt(now - 60).setExpirationTime(now + 540).sign(key);
+    const res = await deps.fetch(`${deps.apiUrl}/app/installations/${encodeURIComponent(spec.installationId)}/access_tokens`, {
+      method: "POST",
+      headers: { ...GH_HEADERS, authorization: `Bearer ${jwt}` },
+      signal: AbortSignal.timeout(deps.timeoutMs),
+    });
+    if (!res.ok) throw new GatewayError("github_app_token_failed", `GitHub App ${spec.appId}: minting an installation token answered ${res.status}`, 502);
+    const body = (await res.json()) as { token?: string; expires_at?: string };
+    if (!body.token || !body.expires_at) throw new GatewayError("github_app_token_failed", `GitHub App ${spec.appId}: no token in the response`, 502);
+    cached = { token: body.token, expiresAt: Date.parse(body.expires_at) };
+    deps.log.info("GitHub App installation token minted", { identity: spec.id, expires_at: body.expires_at });
+    return body.token;
+  };
+  return {
+    id: spec.id,
+    kind: "app",
+    login: `app/${spec.appId}`,
+    budget: `app:${spec.installationId}`,
+    status: "ok",
+    token() {
+      if (cached && cached.expiresAt - Date.now() > 5 * 60_000) return Promise.resolve(cached.token);
+      pending ??= mint().finally(() => (pending = null));
+      return pending;
+    },
+  };
+}

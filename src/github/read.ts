@@ -1,0 +1,149 @@
+/**
+ * A pooled read: fresh cache entry → HIT; otherwise one upstream request per key at a time
+ * (concurrent identical misses are COALESCED onto it). A stale entry is revalidated with
+ * If-None-Match / If-Modified-Since through the identity that produced it (a 304 costs no quota);
+ * when that identity has no budget left, another one fetches the resource in full.
+ */
+import type { Gateway } from "../server/gateway.ts";
+import type { CacheEntry } from "../state/index.ts";
+import type { Bucket } from "./bucket.ts";
+import { etagMatches, storableHeaders, type CachedMeta, type CacheOutcome, type ReadCache, requestKey } from "./cache.ts";
+import type { GithubRoute } from "./compile.ts";
+import { decodedBytes, plainHeaders, type Pool } from "./pool.ts";
+import { rewriteHeaders } from "./rewrite.ts";
+
+export interface ReadContext {
+  request: Request;
+  method: string;
+  path: string;
+  search: string;
+  target: URL;
+  bucket: Bucket;
+  clientBase: string;
+  apiBase: string;
+  graphql?: { text: string; canonical: string };
+}
+
+export interface Served {
+  response: Response;
+  outcome: CacheOutcome;
+}
+
+interface Deps {
+  gw: Gateway;
+  g: GithubRoute;
+  pool: Pool;
+  cache: ReadCache;
+}
+
+type Fetched = { kind: "buffered"; status: number; headers: [string, string][]; body: Uint8Array; etag: string | null; outcome: CacheOutcome } | { kind: "stream"; response: Response };
+
+/** Responses larger than this are streamed, never cached or shared. */
+const MAX_BUFFER = 8 * 1024 * 1024;
+/** How long a stale entry is kept for revalidation beyond its TTL (the byte budget still bounds it). */
+const KEEP_STALE_MS = 60 * 60_000;
+
+export async function readThrough(ctx: ReadContext, d: Deps): Promise<Served> {
+  const req = ctx.request;
+  const cacheable = d.g.cacheMaxBytes > 0 && ctx.method !== "HEAD";
+  const key = requestKey({
+    method: ctx.method,
+    path: ctx.path,
+    search: ctx.search,
+    accept: req.headers.get("accept") ?? "",
+    apiVersion: req.headers.get("x-github-api-version") ?? "",
+    body: ctx.graphql?.canonical,
+  });
+  const entry = cacheable ? await d.cache.lookup(key) : null;
+  const noCache = /no-cache|max-age=0/i.test(req.headers.get("cache-control") ?? "");
+  if (entry && entry.freshUntil > Date.now() && !noCache) return serve(ctx, fromEntry(entry, "HIT"), d);
+
+  let leader = false;
+  const fetched = await d.gw.state.flights.run(key, async () => {
+    leader = true;
+    return fetchUpstream(ctx, d, cacheable ? key : null, entry);
+  });
+  if (fetched.kind === "stream") {
+    if (leader) return { response: withRewrite(fetched.response, ctx), outcome: "BYPASS" };
+    // a follower cannot share a streamed body: fetch its own
+    const own = await fetchUpstream(ctx, d, null, null);
+    return own.kind === "stream" ? { response: withRewrite(own.response, ctx), outcome: "BYPASS" } : serve(ctx, own, d);
+  }
+  const buffered: Extract<Fetched, { kind: "buffered" }> = fetched;
+  return serve(ctx, leader ? buffered : { ...buffered, outcome: "COALESCED" }, d);
+}
+
+async function fetchUpstream(ctx: ReadContext, d: Deps, key: string | null, stale: CacheEntry<CachedMeta> | null): Promise<Fetched> {
+  const base = {
+    request: ctx.request,
+    target: ctx.target,
+    bucket: ctx.bucket,
+    method: ctx.method,
+    body: ctx.graphql?.text ?? null,
+    timeoutMs: d.g.requestTimeoutMs,
+    queueTimeoutMs: d.g.queueTimeoutMs,
+    allowPrivate: d.g.allowPrivate,
+    signal: ctx.request.signal,
+  };
+  // the client's own validators were made for some other token's ETag: the gateway answers them itself
+  const headers: Record<string, string> = { "accept-encoding": "gzip", "if-none-match": "", "if-modified-since": "" };
+  if (ctx.graphql) headers["content-type"] = "application/json";
+  if (stale && key && (stale.meta.etag || stale.meta.lastModified) && !ctx.graphql) {
+    const cond = { ...headers, "if-none-match": stale.meta.etag ?? "", "if-modified-since": stale.meta.lastModified ?? "" };
+    const r = await d.pool.dispatch({ ...base, headers: dropEmpty(cond), only: stale.meta.identity });
+    if (r && r.response.status === 304) {
+      const now = Date.now();
+      const ttl = d.g.ttlFor(ctx.path);
+      await d.cache.save(key, { ...stale, freshUntil: now + ttl, storedAt: now }, ttl + KEEP_STALE_MS);
+      return fromEntry(stale, "REVALIDATED");
+    }
+    if (r) return buffer(r.response, r.identity.id, ctx, d, key, r.text);
+  }
+  const r = await d.pool.dispatch({ ...base, headers: dropEmpty(headers) });
+  if (!r) throw d.pool.exhaustedError(ctx.bucket);
+  return buffer(r.response, r.identity.id, ctx, d, key, r.text);
+}
+
+async function buffer(res: Response, identity: string, ctx: ReadContext, d: Deps, key: string | null, text?: string): Promise<Fetched> {
+  const len = Number(res.headers.get("content-length") ?? 0);
+  const enc = (res.headers.get("content-encoding") ?? "").toLowerCase();
+  if (len > MAX_BUFFER || (enc && !["gzip", "x-gzip", "deflate", "br"].includes(enc))) return { kind: "stream", response: res };
+  const body = text !== undefined ? new TextEncoder().encode(text) : await decodedBytes(res);
+  const headers = storableHeaders(plainHeaders(res.headers));
+  const etag = res.headers.get("etag");
+  const ok = res.status >= 200 && res.status < 300 && res.status !== 206;
+  const graphqlErrors = ctx.graphql !== undefined && /"errors"\s*:/.test(text ?? "");
+  if (key && ok && !graphqlErrors && body.byteLength <= MAX_BUFFER) {
+    const now = Date.now();
+    const ttl = d.g.ttlFor(ctx.path);
+    const meta: CachedMeta = { status: res.status, headers, etag, lastModified: res.headers.get("last-modified"), identity };
+    await d.cache.save(key, { body, meta, storedAt: now, freshUntil: now + ttl }, ttl + KEEP_STALE_MS);
+  }
+  return { kind: "buffered", status: res.status, headers, body, etag, outcome: "MISS" };
+}
+
+function fromEntry(e: CacheEntry<CachedMeta>, outcome: CacheOutcome): Extract<Fetched, { kind: "buffered" }> {
+  return { kind: "buffered", status: e.meta.status, headers: e.meta.headers, body: e.body, etag: e.meta.etag, outcome };
+}
+
+function serve(ctx: ReadContext, f: Extract<Fetched, { kind: "buffered" }>, d: Deps): Served {
+  const headers = new Headers(f.headers);
+  rewriteHeaders(headers, d.g.apiUrl, ctx.clientBase);
+  if (f.status === 200 && etagMatches(ctx.request.headers.get("if-none-match"), f.etag)) {
+    for (const h of ["content-type", "content-length", "content-encoding"]) headers.delete(h);
+    return { response: new Response(null, { status: 304, headers }), outcome: f.outcome };
+  }
+  // cached bodies are never resized or shared-memory backed
+  const body = ctx.request.method === "HEAD" ? null : (f.body as Uint8Array<ArrayBuffer>);
+  return { response: new Response(body, { status: f.status, headers }), outcome: f.outcome };
+}
+
+function withRewrite(res: Response, ctx: ReadContext): Response {
+  const headers = new Headers(res.headers);
+  rewriteHeaders(headers, ctx.apiBase, ctx.clientBase);
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
+function dropEmpty(h: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(h).filter(([, v]) => v !== ""));
+}

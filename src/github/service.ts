@@ -1,0 +1,189 @@
+/**
+ * The GitHub pool's request handling: layout → client auth → owners → reads (pooled, cached,
+ * revalidated, coalesced) or writes/mutations (the caller's own token, passed through).
+ */
+import { Errors, GatewayError } from "../core/errors.ts";
+import type { Gateway } from "../server/gateway.ts";
+import type { RouteTable } from "../routes/table.ts";
+import { forward } from "../proxy/forward.ts";
+import { verifyApiToken } from "../tokens/verify.ts";
+import { bucketOf } from "./bucket.ts";
+import { clientCredential, LoginCache, type ClientCredential } from "./auth.ts";
+import { classifyGraphql } from "./graphql.ts";
+import { resolveIdentities } from "./identities.ts";
+import { resolveLayout } from "./layout.ts";
+import { Pool } from "./pool.ts";
+import { ReadCache, type CacheOutcome } from "./cache.ts";
+import { rewriteHeaders } from "./rewrite.ts";
+import { readThrough, type ReadContext, type Served } from "./read.ts";
+import type { GithubRoute } from "./compile.ts";
+
+export class GithubService {
+  readonly pool: Pool;
+  readonly cache: ReadCache;
+  private readonly logins = new LoginCache();
+  private readonly userCache = new Map<string, { login: string; userId: number }>();
+  private ready: Promise<void>;
+  private readonly requests;
+
+  constructor(private readonly gw: Gateway) {
+    const g = gw.routes.current().github;
+    this.pool = new Pool(g.maxConcurrency);
+    this.cache = new ReadCache(gw.state.cache);
+    this.requests = gw.metrics.counter("hubgate_github_requests_total", "GitHub pool requests by kind and outcome");
+    this.ready = this.refresh(gw.routes.current());
+    gw.startupTasks.push(this.ready);
+    gw.reloadHooks.push((t) => (this.ready = this.refresh(t)));
+  }
+
+  /** Resolve the table's identities (GET /user per new token) and hand them to the pool. */
+  private async refresh(table: RouteTable): Promise<void> {
+    const g = table.github;
+    if (!g.enabled) return;
+    const ids = await resolveIdentities(g.identities, {
+      apiUrl: g.apiUrl,
+      fetch,
+      log: this.gw.log,
+      timeoutMs: g.requestTimeoutMs,
+      userCache: this.userCache,
+    });
+    this.pool.setIdentities(ids, g.maxConcurrency);
+    const budgets = new Set(ids.map((i) => i.budget));
+    this.gw.log.info("GitHub pool ready", { identities: ids.length, budgets: budgets.size, usable: this.pool.usable().length });
+  }
+
+  async handle(request: Request): Promise<Response> {
+    const table = this.gw.routes.current();
+    const g = table.github;
+    const url = new URL(request.url);
+    const layout = g.enabled ? resolveLayout(url.pathname, g.mount, table.publicUrl) : null;
+    if (!layout) throw Errors.notFound();
+    await this.ready;
+    const cred = clientCredential(request);
+    const method = request.method;
+    let kind = "read";
+    try {
+      if (layout.path === "/graphql") {
+        if (method !== "POST") throw Errors.methodNotAllowed(["POST"]);
+        const text = await request.text();
+        let body: Record<string, unknown>;
+        try {
+          body = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          body = {};
+        }
+        const op = classifyGraphql(body);
+        if (op.kind === "query") {
+          kind = "graphql_query";
+          g.owners.checkOwners(op.owners, op.dynamicOwner);
+          const ctx = this.context(request, g, layout, cred, "/graphql", "", { text, canonical: JSON.stringify([body.query, body.variables ?? null, body.operationName ?? null]) });
+          return this.finish(await this.read(ctx, g, cred, request), kind);
+        }
+        kind = "graphql_mutation";
+        if (op.kind !== "invalid") g.owners.checkOwners(op.owners, op.dynamicOwner);
+        return this.finish(await this.passThrough(request, new URL(g.graphqlUrl), g, layout.clientBase, cred, text), kind);
+      }
+      g.owners.checkPath(layout.path);
+      if (method === "GET" || method === "HEAD") {
+        const ctx = this.context(request, g, layout, cred, layout.path, url.search);
+        return this.finish(await this.read(ctx, g, cred, request), kind);
+      }
+      kind = "write";
+      return this.finish(await this.passThrough(request, new URL(g.apiUrl + layout.path + url.search), g, layout.clientBase, cred), kind);
+    } catch (e) {
+      this.requests.inc({ kind, outcome: e instanceof GatewayError ? e.code : "error" });
+      throw e;
+    }
+  }
+
+  private context(
+    request: Request,
+    g: GithubRoute,
+    layout: { path: string; clientBase: string },
+    _cred: ClientCredential,
+    path: string,
+    search: string,
+    graphql?: { text: string; canonical: string },
+  ): ReadContext {
+    return {
+      request,
+      method: graphql ? "POST" : request.method,
+      path,
+      search,
+      target: new URL(graphql ? g.graphqlUrl : g.apiUrl + path + search),
+      bucket: bucketOf(request.method, path),
+      clientBase: layout.clientBase,
+      apiBase: g.apiUrl,
+      graphql,
+    };
+  }
+
+  private async read(ctx: ReadContext, g: GithubRoute, cred: ClientCredential, request: Request): Promise<Served> {
+    if (g.clients === "token") {
+      if (cred.kind === "github") return this.passThrough(request, ctx.target, g, ctx.clientBase, cred, ctx.graphql?.text);
+      if (cred.kind === "none")
+        throw Errors.unauthorized("A hubgate API token with scope github:read is required for reads", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate"' });
+      verifyApiToken(this.gw, request, { scope: "github:read" }, cred.token);
+    }
+    return readThrough(ctx, { gw: this.gw, g, pool: this.pool, cache: this.cache });
+  }
+
+  /** Writes, mutations and reads carrying the caller's own token: forwarded with that token, never pooled or cached. */
+  private async passThrough(request: Request, target: URL, g: GithubRoute, clientBase: string, cred: ClientCredential, body?: string): Promise<Served> {
+    if (cred.kind !== "github")
+      throw Errors.unauthorized(
+        "Writes and GraphQL mutations go to GitHub with your own GitHub token (Authorization: token …); a hubgate token is not enough",
+        "github_token_required",
+        { "www-authenticate": 'Bearer realm="hubgate"' },
+      );
+    const loginP = request.method === "GET" ? Promise.resolve(null) : this.logins.login(cred.token, g.apiUrl, g.requestTimeoutMs);
+    const res = await forward(request, target, {
+      timeoutMs: g.requestTimeoutMs,
+      allowPrivate: g.allowPrivate,
+      signal: request.signal,
+      stripAuth: false,
+      ...(body !== undefined ? { body } : {}),
+    });
+    if (request.method !== "GET")
+      void loginP.then((login) =>
+        this.gw.log.info("github write", { login: login ?? "unknown", method: request.method, path: new URL(request.url).pathname, status: res.status }),
+      );
+    const headers = new Headers(res.headers);
+    rewriteHeaders(headers, g.apiUrl, clientBase);
+    return { response: new Response(res.body, { status: res.status, statusText: res.statusText, headers }), outcome: "BYPASS" };
+  }
+
+  private finish(served: Served, kind: string): Response {
+    this.cache.count(served.outcome);
+    this.requests.inc({ kind, outcome: served.outcome });
+    const h = served.response.headers;
+    h.set("x-hubgate-cache", served.outcome);
+    h.set("cache-status", cacheStatus(served.outcome));
+    return served.response;
+  }
+
+  stats() {
+    const book = this.pool.book.snapshot();
+    return {
+      identities: this.pool.identities.map((i) => ({ id: i.id, kind: i.kind, login: i.login, budget: i.budget, status: i.status, ...book[i.budget] })),
+      cache: this.cache.stats(),
+      pool: this.pool.counters,
+    };
+  }
+}
+
+/** RFC 9211 Cache-Status for an outcome. */
+function cacheStatus(o: CacheOutcome): string {
+  switch (o) {
+    case "HIT":
+      return "hubgate; hit";
+    case "COALESCED":
+      return "hubgate; hit; detail=coalesced";
+    case "REVALIDATED":
+      return "hubgate; fwd=stale; fwd-status=304";
+    case "MISS":
+      return "hubgate; fwd=miss";
+    case "BYPASS":
+      return "hubgate; fwd=bypass";
+  }
+}
