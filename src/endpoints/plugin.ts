@@ -35,6 +35,7 @@ export function endpointsPlugin(gw: Gateway) {
       const target = joinUpstream(route.upstream, rest, url.search);
       const res = await forward(request, target, { timeoutMs: route.timeoutMs, headers: inject, allowPrivate: route.allowPrivate, signal: request.signal });
       proxied.inc({ project: route.project, endpoint: route.slug, outcome: String(res.status) });
+      gw.holdOpen(request, res);
       if (!limitHeaders) return res;
       const headers = new Headers(res.headers);
       for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);

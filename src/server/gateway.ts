@@ -101,6 +101,14 @@ export class Gateway {
     return this.server?.requestIP(request)?.address ?? "unknown";
   }
 
+  /**
+   * Event streams may stay quiet longer than server.idle_timeout (Bun's idle timer would cut them):
+   * exempt the connection of a request whose response is one.
+   */
+  holdOpen(request: Request, response: Response): void {
+    if ((response.headers.get("content-type") ?? "").toLowerCase().startsWith("text/event-stream")) this.server?.timeout(request, 0);
+  }
+
   get config() {
     return this.routes.current().config;
   }

@@ -8,6 +8,7 @@ import { createApp, type App } from "./app.ts";
 import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { durationMs } from "../config/types.ts";
 import type { OwnRoute } from "../routes/table.ts";
+import { checkFetchConcurrency, MAX_HTTP_REQUESTS_HINT } from "../proxy/forward.ts";
 
 export interface Running {
   gw: Gateway;
@@ -50,6 +51,10 @@ export async function serve(opts: GatewayOptions & { signals?: boolean }): Promi
     config: gw.routes.current().source,
     public_url: gw.routes.current().publicUrl.href,
   });
+  // what this process actually runs with (Bun reads the variable at start, so process.env, not opts.env)
+  const fetchLimit = checkFetchConcurrency(process.env);
+  if (fetchLimit.raised) gw.log.info("upstream fetch concurrency", { max_in_flight: fetchLimit.limit });
+  else gw.log.warn("upstream fetch concurrency is Bun's default", { max_in_flight: fetchLimit.limit, hint: MAX_HTTP_REQUESTS_HINT });
 
   let stopping: Promise<void> | null = null;
   const shutdown = (reason = "shutdown"): Promise<void> => {
