@@ -25,12 +25,16 @@ export class GithubService {
   private readonly userCache = new Map<string, { login: string; userId: number }>();
   private ready: Promise<void>;
   private readonly requests;
+  private readonly exported = new Set<string>();
 
   constructor(private readonly gw: Gateway) {
     const g = gw.routes.current().github;
     this.pool = new Pool(g.maxConcurrency);
     this.cache = new ReadCache(gw.state.cache);
     this.requests = gw.metrics.counter("hubgate_github_requests_total", "GitHub pool requests by kind and outcome");
+    const cacheStats = () => this.cache.stats();
+    gw.metrics.gauge("hubgate_github_cache_bytes", "Bytes held by the GitHub read cache").set({}, () => cacheStats().bytes);
+    gw.metrics.gauge("hubgate_github_cache_entries", "Entries in the GitHub read cache").set({}, () => cacheStats().entries);
     this.ready = this.refresh(gw.routes.current());
     gw.startupTasks.push(this.ready);
     gw.reloadHooks.push((t) => (this.ready = this.refresh(t)));
@@ -153,7 +157,29 @@ export class GithubService {
     return { response: new Response(res.body, { status: res.status, statusText: res.statusText, headers }), outcome: "BYPASS" };
   }
 
+  /** Prometheus series per (identity, bucket), registered as the pool learns of them (bounded by config). */
+  private exportBudgets(): void {
+    const remaining = this.gw.metrics.gauge("hubgate_github_ratelimit_remaining", "Remaining GitHub rate limit per identity and bucket");
+    const limit = this.gw.metrics.gauge("hubgate_github_ratelimit_limit", "GitHub rate limit per identity and bucket");
+    const benched = this.gw.metrics.gauge("hubgate_github_identity_benched", "1 while an identity is benched after a secondary rate limit");
+    const book = this.pool.book.snapshot();
+    for (const idn of this.pool.identities) {
+      if (!this.exported.has(idn.id)) {
+        this.exported.add(idn.id);
+        benched.set({ identity: idn.id }, () => (this.pool.book.benchedUntil(idn.budget) === null ? 0 : 1));
+      }
+      for (const bucket of Object.keys(book[idn.budget]?.buckets ?? {})) {
+        const k = `${idn.id}\0${bucket}`;
+        if (this.exported.has(k)) continue;
+        this.exported.add(k);
+        remaining.set({ identity: idn.id, bucket }, () => this.pool.book.state(idn.budget, bucket)?.remaining ?? 0);
+        limit.set({ identity: idn.id, bucket }, () => this.pool.book.state(idn.budget, bucket)?.limit ?? 0);
+      }
+    }
+  }
+
   private finish(served: Served, kind: string): Response {
+    this.exportBudgets();
     this.cache.count(served.outcome);
     this.requests.inc({ kind, outcome: served.outcome });
     const h = served.response.headers;

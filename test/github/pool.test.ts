@@ -279,3 +279,63 @@ scopes = ["proxy"]
     }
   });
 });
+
+describe("GitHub pool: environment, concurrency, metrics", () => {
+  test("identities from HUBGATE_GITHUB_PAT_<ID>, owners from HUBGATE_ALLOWED_OWNERS", async () => {
+    const fake = fakeGithub(USERS);
+    const gw = await startGateway(`[github]\napi_url = "${fake.url}"\nallow_private = true\nclients = "open"\n`, {
+      HUBGATE_GITHUB_PAT_CI_BOT: "tokB",
+      HUBGATE_ALLOWED_OWNERS: "o, acme",
+    });
+    const base = gw.url.href.replace(/\/$/, "");
+    try {
+      const stats = (await (await fetch(`${base}/stats`)).json()) as { features: { github: { identities: { id: string; login: string }[] } } };
+      expect(stats.features.github.identities).toMatchObject([{ id: "ci-bot", login: "bob" }]);
+      expect((await fetch(`${base}/repos/acme/x`)).status).toBe(200);
+      expect((await fetch(`${base}/repos/other/x`)).status).toBe(403);
+    } finally {
+      await gw.shutdown();
+      fake.stop();
+    }
+  });
+
+  test("concurrency toward GitHub is bounded per budget; excess waits, then 503 after queue_timeout", async () => {
+    const fake = fakeGithub(USERS);
+    fake.delayMs = 300;
+    const gw = await startGateway(poolConfig(fake, 'cache_max_bytes = 0\nmax_concurrency = 2\nqueue_timeout = "450ms"'), env);
+    const base = gw.url.href.replace(/\/$/, "");
+    try {
+      fake.maxInFlight = 0;
+      // two budgets (alice, bob) × 2 slots = 4 in flight; 10 requests of 300 ms each: 4 run, 4 wait one round, 2 time out
+      const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => fetch(`${base}/repos/o/c${i}`)));
+      expect(fake.maxInFlight).toBeLessThanOrEqual(4);
+      const statuses = rs.map((r) => r.status).sort();
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(4);
+      const busy = rs.filter((r) => r.status === 503);
+      expect(busy.length).toBeGreaterThan(0);
+      expect(((await busy[0]!.json()) as { error: string }).error).toBe("upstream_busy");
+      expect(busy[0]!.headers.get("retry-after")).toBe("1");
+    } finally {
+      await gw.shutdown();
+      fake.stop();
+    }
+  });
+
+  test("/metrics exposes per-identity budgets and cache size with bounded labels", async () => {
+    const fake = fakeGithub(USERS);
+    const gw = await startGateway(poolConfig(fake), env);
+    const base = gw.url.href.replace(/\/$/, "");
+    try {
+      await fetch(`${base}/repos/o/m1`);
+      await fetch(`${base}/repos/o/m1`);
+      const text = await (await fetch(`${base}/metrics`)).text();
+      expect(text).toMatch(/hubgate_github_ratelimit_remaining\{bucket="core",identity="(a|a2|b)"\} \d+/);
+      expect(text).toContain('hubgate_github_requests_total{kind="read",outcome="HIT"} 1');
+      expect(text).toMatch(/hubgate_github_cache_bytes \d+/);
+      expect(text).not.toContain("/repos/o/m1"); // route templates, not raw paths
+    } finally {
+      await gw.shutdown();
+      fake.stop();
+    }
+  });
+});
