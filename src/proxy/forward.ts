@@ -49,8 +49,9 @@ export async function forward(request: Request, target: URL, opts: ForwardOption
   if (opts.signal?.aborted) throw clientClosed(opts.signal.reason);
   await checkHost(target.hostname, { allowPrivate: opts.allowPrivate, lookup: opts.lookup });
   const method = (opts.method ?? request.method).toUpperCase();
-  const headers = upstreamRequestHeaders(request.headers, { stripAuth: opts.stripAuth ?? true, inject: opts.headers });
-  const body = opts.body !== undefined ? opts.body : BODYLESS.has(method) ? null : request.body;
+  const ownBody = opts.body === undefined && !BODYLESS.has(method);
+  const headers = upstreamRequestHeaders(request.headers, { stripAuth: opts.stripAuth ?? true, inject: opts.headers, keepLength: ownBody });
+  const body = opts.body !== undefined ? opts.body : ownBody ? request.body : null;
   const timeout = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
   const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);

@@ -17,6 +17,8 @@ export function stripHopByHop(h: Headers): void {
 export interface RequestHeaderOptions {
   stripAuth: boolean;
   inject?: Record<string, string>;
+  /** keep the client's Content-Length: its own body is forwarded unchanged (some upstreams refuse chunked uploads with 411) */
+  keepLength?: boolean;
 }
 
 /** Headers for the upstream request, built from the client's. */
@@ -24,7 +26,8 @@ export function upstreamRequestHeaders(incoming: Headers, opts: RequestHeaderOpt
   const h = new Headers(incoming);
   stripHopByHop(h);
   h.delete("host"); // Bun's fetch sends a Host header given to it; the upstream must see its own
-  h.delete("content-length"); // the body is streamed; fetch sets the framing itself
+  // a known length travels with the unchanged body; otherwise fetch frames the body itself
+  if (!opts.keepLength || incoming.has("transfer-encoding")) h.delete("content-length");
   h.delete("expect");
   if (opts.stripAuth) for (const n of CLIENT_AUTH) h.delete(n);
   // gateway-internal headers never reach an upstream, even when the client's credentials are passed on
