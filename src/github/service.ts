@@ -26,6 +26,7 @@ export class GithubService {
   private ready: Promise<void>;
   private readonly requests;
   private readonly exported = new Set<string>();
+  private exportedAt = -1;
 
   constructor(private readonly gw: Gateway) {
     const g = gw.routes.current().github;
@@ -159,6 +160,9 @@ export class GithubService {
 
   /** Prometheus series per (identity, bucket), registered as the pool learns of them (bounded by config). */
   private exportBudgets(): void {
+    // new series can only appear after an upstream response: skip the walk on cache hits
+    if (this.pool.counters.dispatched === this.exportedAt) return;
+    this.exportedAt = this.pool.counters.dispatched;
     const remaining = this.gw.metrics.gauge("hubgate_github_ratelimit_remaining", "Remaining GitHub rate limit per identity and bucket");
     const limit = this.gw.metrics.gauge("hubgate_github_ratelimit_limit", "GitHub rate limit per identity and bucket");
     const benched = this.gw.metrics.gauge("hubgate_github_identity_benched", "1 while an identity is benched after a secondary rate limit");

@@ -31,6 +31,8 @@ export interface FakeGithub {
   /** GitHub App installations: id → app id and the app's public key (JWTs are verified) */
   apps: Map<string, { appId: string; publicKey: JoseKey | Uint8Array; tokenTtlSec?: number }>;
   minted: number;
+  /** totals that survive a disabled log (benchmarks) */
+  counts: { requests: number; notModified: number };
   stop(): void;
 }
 
@@ -51,6 +53,7 @@ export function fakeGithub(users: Record<string, FakeUser>, opts: { limits?: Par
     maxInFlight: 0,
     apps: new Map(),
     minted: 0,
+    counts: { requests: 0, notModified: 0 },
     stop: () => fake.server.stop(true),
   };
 
@@ -61,6 +64,8 @@ export function fakeGithub(users: Record<string, FakeUser>, opts: { limits?: Par
     const path = url.pathname;
     const auth = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
     const token = auth ? auth[1]! : null;
+    if (path === "/__fake/stats")
+      return Response.json({ ...fake.counts, spent: [...fake.spent.values()].reduce((a, b) => a + b, 0) });
     const inst = /^\/app\/installations\/([^/]+)\/access_tokens$/.exec(path);
     if (inst && req.method === "POST") return mintInstallationToken(inst[1]!, token);
     const user = token ? users[token] : undefined;
@@ -158,6 +163,8 @@ export function fakeGithub(users: Record<string, FakeUser>, opts: { limits?: Par
       try {
         if (fake.delayMs) await Bun.sleep(fake.delayMs);
         const res = await handle(req);
+        fake.counts.requests++;
+        if (res.status === 304) fake.counts.notModified++;
         const auth = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
         fake.log.push({
           method: req.method,

@@ -1,0 +1,66 @@
+/** Benchmark plumbing: child processes on loopback, autocannon runs bounded in time, figures as text. */
+import autocannon from "autocannon";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+export const ROOT = join(import.meta.dir, "..");
+
+export async function spawnUrl(cmd: string[], env: Record<string, string> = {}): Promise<{ proc: Subprocess; url: string }> {
+  const proc = Bun.spawn(cmd, { env: { ...process.env, ...env }, stdout: "pipe", stderr: "inherit" });
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  const { value } = await reader.read();
+  const url = new TextDecoder().decode(value).trim().split("\n")[0]!;
+  void (async () => {
+    for (;;) if ((await reader.read()).done) break;
+  })();
+  return { proc, url };
+}
+
+/** Starts `bun src/main.ts serve` (or the binary when HUBGATE_BIN is set) on a free port with the given config body. */
+export async function startGateway(body: string, env: Record<string, string> = {}): Promise<{ proc: Subprocess; url: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "hubgate-bench-"));
+  const port = await freePort();
+  const config = join(dir, "gateway.toml");
+  writeFileSync(config, `[server]\nport = ${port}\n[storage]\npath = "${join(dir, "hubgate.db")}"\n[logging]\nlevel = "warn"\naccess_log = false\n${body}`);
+  const cmd = process.env.HUBGATE_BIN ? [process.env.HUBGATE_BIN, "serve", "--config", config] : [process.execPath, join(ROOT, "src/main.ts"), "serve", "--config", config];
+  const proc = Bun.spawn(cmd, {
+    env: { ...process.env, HUBGATE_APP_KEY: Buffer.alloc(32, 1).toString("base64"), BUN_CONFIG_MAX_HTTP_REQUESTS: "1024", ...env },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { proc, url };
+    await Bun.sleep(50);
+  }
+  throw new Error("gateway did not become ready");
+}
+
+export async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const p = s.port!;
+  s.stop(true);
+  return p;
+}
+
+export interface Figures {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+export async function load(name: string, opts: autocannon.Options): Promise<Figures> {
+  await autocannon({ connections: 32, ...opts, duration: 2 }); // warm-up (JIT), not measured
+  const r = await autocannon({ connections: 32, duration: 8, ...opts });
+  return { name, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+export function table(rows: Figures[]): string {
+  const head = "| path | reads/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---:|---:|---:|---:|---:|";
+  return [head, ...rows.map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`)].join("\n");
+}
