@@ -63,9 +63,9 @@ export function endpointsPlugin(gw: Gateway) {
     return headers;
   }
 
-  /** OAuth connections are connected by the flow of the endpoints feature; until a grant exists, none can be injected. */
-  async function upstreamToken(route: EndpointRoute): Promise<string> {
-    throw new GatewayError("oauth_connection_failed", `Upstream OAuth connection failed: "${route.oauthConnection}" is not connected`, 502);
+  /** The connection's access token, refreshed first when it is about to expire. */
+  function upstreamToken(route: EndpointRoute): Promise<string> {
+    return gw.oauth.accessToken(route.oauthConnection!);
   }
 
   function clientKey(request: Request): string {

@@ -18,7 +18,10 @@ export const OAuthConnection = Section(
       }),
     ),
     extra_authorize_params: Type.Optional(Type.Record(Type.String(), Type.String(), { description: "Extra authorize parameters, e.g. access_type = \"offline\"" })),
-    pkce: Type.Boolean({ default: true, description: "Use PKCE (S256)" }),
+    pkce: Type.Optional(Type.Boolean({ description: "Use PKCE (S256); default: the preset's, else true" })),
+    scope_separator: Type.Optional(Type.String({ minLength: 1, maxLength: 1, description: "Separator of scopes in the authorize request (default \" \"; Slack and Linear use \",\")" })),
+    token_request: Type.Optional(Type.Union([Type.Literal("form"), Type.Literal("json")], { description: "Body format of token requests (default form; Notion: json)" })),
+    token_response_path: Type.Optional(Type.String({ minLength: 1, description: "Key holding the token object in the token response (Slack user tokens: authed_user)" })),
   },
   "An OAuth connection to an upstream provider",
 );

@@ -5,6 +5,7 @@ import { compileEndpoints } from "../endpoints/compile.ts";
 import { compileMcpUpstreams } from "../mcp/compile.ts";
 import { compileConfigTokens } from "../tokens/compile.ts";
 import { compileGithub } from "../github/compile.ts";
+import { compileConnections } from "../oauth/compile.ts";
 import type { OwnRoute, RouteTable } from "./table.ts";
 
 export interface CompileInput {
@@ -36,6 +37,7 @@ export function compileRouteTable(input: CompileInput): RouteTable {
     projects: new Set(config.projects.map((p) => p.id)),
     apiTokens: compileConfigTokens(config, input.secrets),
     github: compileGithub(config, input.secrets),
+    connections: compileConnections(config, input.secrets),
     mcpUpstreams: compileMcpUpstreams(config),
   };
 }

@@ -9,6 +9,7 @@ import type { EndpointRoute } from "../endpoints/compile.ts";
 import type { McpUpstreamRoute } from "../mcp/compile.ts";
 import type { ConfigToken } from "../tokens/verify.ts";
 import type { GithubRoute } from "../github/compile.ts";
+import type { ConnectionRoute } from "../oauth/compile.ts";
 
 /** The gateway's own routes, listed for /stats and the docs. */
 export interface OwnRoute {
@@ -35,6 +36,8 @@ export interface RouteTable {
   /** API tokens declared in config, by hash */
   readonly apiTokens: ReadonlyMap<string, ConfigToken>;
   readonly github: GithubRoute;
+  /** OAuth connections by name, presets merged, secrets resolved */
+  readonly connections: ReadonlyMap<string, ConnectionRoute>;
   /** key: upstream name; "" is the default upstream served at /mcp */
   readonly mcpUpstreams: ReadonlyMap<string, McpUpstreamRoute>;
 }

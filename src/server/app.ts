@@ -11,6 +11,7 @@ import { adminPlugin } from "../admin/plugin.ts";
 import { docsPlugin } from "../docs/plugin.ts";
 import { endpointsPlugin } from "../endpoints/plugin.ts";
 import { githubPlugin } from "../github/plugin.ts";
+import { oauthPlugin } from "../oauth/plugin.ts";
 import { VERSION } from "../version.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -71,6 +72,7 @@ export function createApp(gw: Gateway) {
     .use(docsPlugin({ title: "hubgate", version: VERSION, description: "hubgate's own HTTP surface" }))
     .use(opsPlugin(gw))
     .use(adminPlugin(gw))
+    .use(oauthPlugin(gw))
     .use(endpointsPlugin(gw))
     .use(githubPlugin(gw));
 }

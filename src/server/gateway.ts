@@ -14,6 +14,7 @@ import { openStore, type Store } from "../store/index.ts";
 import { Keyring } from "../crypto/keyring.ts";
 import { loadAppKey, parseAppKey } from "../crypto/appkey.ts";
 import { createMemoryState, type SharedState } from "../state/index.ts";
+import { OAuthService } from "../oauth/service.ts";
 
 export interface ReloadStatus {
   count: number;
@@ -50,6 +51,8 @@ export class Gateway {
   server?: Server<unknown>;
   own: OwnRoute[] = [];
   private reloading: Promise<boolean> | null = null;
+  /** OAuth connections: connect flow, token refresh, disconnect */
+  readonly oauth: OAuthService;
 
   private constructor(
     readonly opts: GatewayOptions,
@@ -60,6 +63,7 @@ export class Gateway {
     readonly routes: RouteTableHolder,
     private loaded: LoadedConfig,
   ) {
+    this.oauth = new OAuthService(this);
     this.metrics.gauge("hubgate_config_version", "Version of the route table in use").set({}, () => this.routes.current().version);
     this.metrics.gauge("hubgate_uptime_seconds", "Seconds since start").set({}, () => Math.round((Date.now() - this.startedAt) / 1000));
   }

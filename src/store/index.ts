@@ -9,6 +9,8 @@ import { openDatabase, schemaVersion } from "./sqlite.ts";
 import { auditRepo, type AuditRepo } from "./audit.ts";
 import { apiTokenRepo, type ApiTokenRepo } from "./apitokens.ts";
 import { sealedKvRepo, type SealedKvRepo } from "./sealedkv.ts";
+import { oauthRepo, type OAuthRepo } from "./oauth.ts";
+import { requestLogRepo, type RequestLogRepo } from "./requestlogs.ts";
 
 export interface MetaRepo {
   get(key: string): string | null;
@@ -21,6 +23,8 @@ export interface Store {
   readonly apiTokens: ApiTokenRepo;
   readonly sealedKv: SealedKvRepo;
   readonly meta: MetaRepo;
+  readonly oauth: OAuthRepo;
+  readonly requestLogs: RequestLogRepo;
   /** the underlying database, for repositories of later features and for rekey */
   readonly db: Database;
   readonly keyring: Keyring;
@@ -44,6 +48,8 @@ export function openStore(opts: { path: string; log: Logger; keyring: Keyring })
     audit: auditRepo(db),
     apiTokens: apiTokenRepo(db),
     sealedKv: sealedKvRepo(db, opts.keyring),
+    oauth: oauthRepo(db, opts.keyring),
+    requestLogs: requestLogRepo(db),
     meta,
     schemaVersion: () => schemaVersion(db),
     ping() {
@@ -69,3 +75,5 @@ export function openStore(opts: { path: string; log: Logger; keyring: Keyring })
 export type { AuditRepo, AuditEvent, AuditInput } from "./audit.ts";
 export type { ApiTokenRepo, ApiTokenRow, NewApiToken } from "./apitokens.ts";
 export type { SealedKvRepo } from "./sealedkv.ts";
+export type { OAuthRepo, Grant, GrantInfo, ConnectState } from "./oauth.ts";
+export type { RequestLogRepo, RequestLog, NewRequestLog } from "./requestlogs.ts";

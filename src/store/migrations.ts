@@ -55,9 +55,58 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "OAuth grants and connect states; request logs",
+    sql: `
+      CREATE TABLE oauth_grants (
+        connection TEXT PRIMARY KEY,
+        access_token TEXT NOT NULL,
+        refresh_token TEXT,
+        token_type TEXT,
+        scopes TEXT,
+        expires_at INTEGER,
+        connected_at INTEGER NOT NULL,
+        refreshed_at INTEGER,
+        last_error TEXT
+      );
+      CREATE TABLE oauth_states (
+        state TEXT PRIMARY KEY,
+        link TEXT NOT NULL UNIQUE,
+        connection TEXT NOT NULL,
+        code_verifier TEXT,
+        redirect_uri TEXT NOT NULL,
+        actor TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        link_used_at INTEGER,
+        used_at INTEGER
+      );
+      CREATE TABLE request_logs (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        project TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        token_id TEXT,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        ms INTEGER NOT NULL,
+        bytes INTEGER,
+        provider TEXT,
+        error TEXT
+      );
+      CREATE INDEX request_logs_at ON request_logs (at);
+    `,
+  },
 ];
 
-export const SEALED_COLUMNS: readonly SealedColumn[] = [{ table: "sealed_kv", column: "value", pk: ["namespace", "key"] }];
+export const SEALED_COLUMNS: readonly SealedColumn[] = [
+  { table: "sealed_kv", column: "value", pk: ["namespace", "key"] },
+  { table: "oauth_grants", column: "access_token", pk: ["connection"] },
+  { table: "oauth_grants", column: "refresh_token", pk: ["connection"] },
+  { table: "oauth_states", column: "code_verifier", pk: ["state"] },
+];
 
 /** The additional authenticated data of a sealed column value: table, column and primary key. */
 export function aadFor(table: string, column: string, pk: readonly unknown[]): string {

@@ -1,0 +1,50 @@
+/** The browser side of connecting: GET /oauth/connect/:link (→ provider) and GET /oauth/callback (→ "Connected"). */
+import { Elysia, t } from "elysia";
+import type { Gateway } from "../server/gateway.ts";
+import { GatewayError } from "../core/errors.ts";
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+function page(status: number, title: string, body: string): Response {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)} — hubgate</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}</style></head>
+<body><h1>${esc(title)}</h1><p>${esc(body)}</p></body></html>`;
+  return new Response(html, {
+    status,
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+      "referrer-policy": "no-referrer",
+    },
+  });
+}
+
+export function oauthPlugin(gw: Gateway) {
+  return new Elysia({ name: "hubgate-oauth" })
+    .get(
+      "/oauth/connect/:link",
+      async ({ params }) => {
+        try {
+          return new Response(null, { status: 302, headers: { location: (await gw.oauth.authorizeUrl(params.link)).href, "cache-control": "no-store", "referrer-policy": "no-referrer" } });
+        } catch (e) {
+          if (e instanceof GatewayError) return page(e.status, "Link not valid", e.message);
+          throw e;
+        }
+      },
+      { params: t.Object({ link: t.String({ minLength: 1, maxLength: 128 }) }), detail: { tags: ["oauth"], summary: "Open a one-time connect link: redirects to the provider" } },
+    )
+    .get(
+      "/oauth/callback",
+      async ({ request }) => {
+        try {
+          const name = await gw.oauth.callback(new URL(request.url).searchParams);
+          return page(200, "Connected", `The connection "${name}" is connected. You can close this page.`);
+        } catch (e) {
+          if (e instanceof GatewayError) return page(e.status, "Not connected", e.message);
+          throw e;
+        }
+      },
+      { detail: { tags: ["oauth"], summary: "OAuth redirect URI: exchanges the code and stores the grant sealed" } },
+    );
+}

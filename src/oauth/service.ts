@@ -1,0 +1,203 @@
+/**
+ * OAuth connections at run time: starting a connect (single-use link + state + PKCE, bound to the
+ * connection, 10-minute TTL), the callback exchange, access tokens refreshed 60 s before expiry with
+ * one refresh per connection at a time, and disconnect (revoke where supported, then delete).
+ * Every step leaves an audit event; no token ever reaches a log line.
+ */
+import { randomBytes, createHash } from "node:crypto";
+import { GatewayError } from "../core/errors.ts";
+import type { Gateway } from "../server/gateway.ts";
+import type { GrantInfo } from "../store/index.ts";
+import type { ConnectionRoute } from "./compile.ts";
+import { exchangeCode, OAuthError, refreshGrant, revoke, type TokenSet } from "./client.ts";
+
+const STATE_TTL_MS = 10 * 60_000;
+const REFRESH_MARGIN_MS = 60_000;
+
+const random = (bytes = 32) => randomBytes(bytes).toString("base64url");
+
+export interface ConnectionStatus extends Partial<GrantInfo> {
+  name: string;
+  preset?: string;
+  status: "connected" | "expired" | "not_connected" | "error";
+}
+
+export class OAuthService {
+  constructor(private readonly gw: Gateway) {}
+
+  private connection(name: string): ConnectionRoute {
+    const c = this.gw.routes.current().connections.get(name);
+    if (!c) throw new GatewayError("connection_not_found", `No OAuth connection named "${name}"`, 404);
+    return c;
+  }
+
+  redirectUri(): string {
+    return new URL("oauth/callback", this.base()).href;
+  }
+
+  private base(): string {
+    const pub = this.gw.routes.current().publicUrl.href;
+    return pub.endsWith("/") ? pub : `${pub}/`;
+  }
+
+  /** A one-time link an operator opens in a browser to connect `name`. */
+  async startConnect(name: string, actor: string): Promise<{ url: string; expiresAt: number }> {
+    this.connection(name);
+    const now = Date.now();
+    const link = random();
+    const expiresAt = now + STATE_TTL_MS;
+    const conn = this.connection(name);
+    await this.gw.store.oauth.createState({
+      state: random(),
+      link,
+      connection: name,
+      codeVerifier: conn.pkce ? random(48) : null,
+      redirectUri: this.redirectUri(),
+      actor,
+      createdAt: now,
+      expiresAt,
+    });
+    this.gw.store.oauth.pruneStates(now);
+    this.gw.store.audit.append({ kind: "oauth_connection.connect_started", actor, subject: name });
+    return { url: new URL(`oauth/connect/${link}`, this.base()).href, expiresAt };
+  }
+
+  /** GET /oauth/connect/:link → the provider's authorize URL (the link works once). */
+  async authorizeUrl(link: string): Promise<URL> {
+    const s = await this.gw.store.oauth.takeLink(link, Date.now());
+    if (!s) throw new GatewayError("invalid_link", "This connect link is unknown, expired or already used; start again with `hubgate connect`", 400);
+    const conn = this.connection(s.connection);
+    const url = new URL(conn.authorizationUrl);
+    url.searchParams.set("response_type", "code");
+    url.searchParams.set("client_id", conn.clientId);
+    url.searchParams.set("redirect_uri", s.redirectUri);
+    url.searchParams.set("state", s.state);
+    if (conn.scopes.length) url.searchParams.set("scope", conn.scopes.join(conn.scopeSeparator));
+    if (s.codeVerifier) {
+      url.searchParams.set("code_challenge", createHash("sha256").update(s.codeVerifier).digest("base64url"));
+      url.searchParams.set("code_challenge_method", "S256");
+    }
+    for (const [k, v] of Object.entries(conn.extraAuthorizeParams)) url.searchParams.set(k, v);
+    return url;
+  }
+
+  /** GET /oauth/callback: exchange the code; returns the connection name. Errors are GatewayErrors with a page-ready message. */
+  async callback(params: URLSearchParams): Promise<string> {
+    const state = params.get("state");
+    const s = state ? await this.gw.store.oauth.takeState(state, Date.now()) : null;
+    if (!s) {
+      this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", detail: { reason: "bad_state" } });
+      throw new GatewayError("invalid_state", "The sign-in could not be matched to a connect request (unknown, expired or reused state). Start again.", 400);
+    }
+    const name = s.connection;
+    const providerError = params.get("error");
+    if (providerError) {
+      this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason: providerError } });
+      throw new GatewayError("access_denied", `The provider did not grant access (${providerError}${params.get("error_description") ? `: ${params.get("error_description")}` : ""}).`, 400);
+    }
+    const code = params.get("code");
+    if (!code) throw new GatewayError("invalid_request", "The provider sent no authorization code.", 400);
+    const conn = this.connection(name);
+    let t: TokenSet;
+    try {
+      t = await exchangeCode(conn, code, s.redirectUri, s.codeVerifier);
+    } catch (e) {
+      const reason = e instanceof OAuthError ? e.error : "exchange_failed";
+      this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason } });
+      throw new GatewayError("exchange_failed", `Exchanging the authorization code failed (${e instanceof Error ? e.message : reason}).`, 502);
+    }
+    const now = Date.now();
+    await this.gw.store.oauth.saveGrant({
+      connection: name,
+      accessToken: t.accessToken,
+      refreshToken: t.refreshToken,
+      tokenType: t.tokenType,
+      scopes: this.scopesOf(t, conn),
+      expiresAt: t.expiresIn === null ? null : now + t.expiresIn * 1000,
+      connectedAt: now,
+      refreshedAt: null,
+      lastError: null,
+    });
+    this.gw.store.audit.append({ kind: "oauth_connection.connected", actor: s.actor ?? undefined, subject: name, detail: { scopes: this.scopesOf(t, conn) } });
+    this.gw.log.info("oauth connection connected", { connection: name });
+    return name;
+  }
+
+  private scopesOf(t: TokenSet, conn: ConnectionRoute): string[] {
+    return t.scope ? t.scope.split(/[\s,]+/).filter(Boolean) : [...conn.scopes];
+  }
+
+  /** The access token to inject, refreshed first when it expires within 60 s (one refresh at a time per connection). */
+  async accessToken(name: string): Promise<string> {
+    const failed = (why: string) => new GatewayError("oauth_connection_failed", `Upstream OAuth connection failed: ${why}`, 502);
+    const grant = await this.gw.store.oauth.grant(name);
+    if (!grant) throw failed(`"${name}" is not connected (run \`hubgate connect ${name}\`)`);
+    if (grant.expiresAt === null || grant.expiresAt - Date.now() > REFRESH_MARGIN_MS) return grant.accessToken;
+    return this.gw.state.flights.run(`oauth-refresh:${name}`, () => this.refresh(name, failed));
+  }
+
+  private async refresh(name: string, failed: (why: string) => GatewayError): Promise<string> {
+    // re-read inside the flight: a refresh that just finished elsewhere already did the work
+    const grant = await this.gw.store.oauth.grant(name);
+    if (!grant) throw failed(`"${name}" is not connected`);
+    if (grant.expiresAt === null || grant.expiresAt - Date.now() > REFRESH_MARGIN_MS) return grant.accessToken;
+    const conn = this.connection(name);
+    if (!grant.refreshToken) {
+      this.refreshFailed(name, "no_refresh_token");
+      throw failed(`the access token of "${name}" expired and the provider issued no refresh token; reconnect`);
+    }
+    try {
+      const t = await refreshGrant(conn, grant.refreshToken);
+      const now = Date.now();
+      await this.gw.store.oauth.saveGrant({
+        ...grant,
+        accessToken: t.accessToken,
+        refreshToken: t.refreshToken ?? grant.refreshToken, // a rotated refresh token replaces the old one
+        tokenType: t.tokenType ?? grant.tokenType,
+        scopes: t.scope ? this.scopesOf(t, conn) : grant.scopes,
+        expiresAt: t.expiresIn === null ? null : now + t.expiresIn * 1000,
+        refreshedAt: now,
+        lastError: null,
+      });
+      this.gw.store.audit.append({ kind: "oauth_connection.refreshed", actor: "system", subject: name, detail: { rotated: t.refreshToken !== null } });
+      return t.accessToken;
+    } catch (e) {
+      const reason = e instanceof OAuthError ? e.error : "refresh_failed";
+      this.refreshFailed(name, reason);
+      throw failed(`refreshing "${name}" failed (${reason}); reconnect with \`hubgate connect ${name}\``);
+    }
+  }
+
+  private refreshFailed(name: string, reason: string): void {
+    this.gw.store.oauth.setError(name, reason);
+    this.gw.store.audit.append({ kind: "oauth_connection.refresh_failed", actor: "system", subject: name, detail: { reason } });
+    this.gw.log.warn("oauth refresh failed", { connection: name, reason });
+  }
+
+  /** Revoke at the provider where supported, then delete the grant. */
+  async disconnect(name: string, actor: string): Promise<{ revoked: boolean; deleted: boolean }> {
+    const conn = this.connection(name);
+    const grant = await this.gw.store.oauth.grant(name);
+    let revoked = false;
+    if (grant && conn.revocationUrl) {
+      try {
+        revoked = await revoke(conn, grant.refreshToken ?? grant.accessToken, grant.refreshToken ? "refresh_token" : "access_token");
+      } catch (e) {
+        this.gw.log.warn("revocation at the provider failed; deleting the grant anyway", { connection: name, reason: e instanceof OAuthError ? e.error : "error" });
+      }
+    }
+    const deleted = this.gw.store.oauth.deleteGrant(name);
+    this.gw.store.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked, deleted } });
+    return { revoked, deleted };
+  }
+
+  status(): ConnectionStatus[] {
+    const now = Date.now();
+    return [...this.gw.routes.current().connections.values()].map((c) => {
+      const g = this.gw.store.oauth.info(c.name);
+      if (!g) return { name: c.name, preset: c.preset, status: "not_connected" as const };
+      const expired = g.expiresAt !== null && g.expiresAt <= now && !g.hasRefreshToken;
+      return { name: c.name, preset: c.preset, ...g, status: g.lastError ? ("error" as const) : expired ? ("expired" as const) : ("connected" as const) };
+    });
+  }
+}

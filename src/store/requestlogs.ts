@@ -1,0 +1,91 @@
+/** Proxied-request log lines in SQLite, with retention by rows and age. */
+import type { Database } from "bun:sqlite";
+
+export interface RequestLog {
+  id: number;
+  at: number;
+  project: string;
+  endpoint: string;
+  tokenId: string | null;
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  bytes: number | null;
+  provider: string | null;
+  error: string | null;
+}
+
+export type NewRequestLog = Omit<RequestLog, "id">;
+
+export interface RequestLogRepo {
+  append(l: NewRequestLog): number;
+  list(q: { afterId?: number; limit?: number; project?: string }): RequestLog[];
+  /** delete beyond maxRows and older than maxAgeMs; returns rows deleted */
+  prune(maxRows: number, maxAgeMs: number, now: number): number;
+}
+
+interface Row {
+  id: number;
+  at: number;
+  project: string;
+  endpoint: string;
+  token_id: string | null;
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  bytes: number | null;
+  provider: string | null;
+  error: string | null;
+}
+
+const toLog = (r: Row): RequestLog => ({
+  id: r.id,
+  at: r.at,
+  project: r.project,
+  endpoint: r.endpoint,
+  tokenId: r.token_id,
+  method: r.method,
+  path: r.path,
+  status: r.status,
+  ms: r.ms,
+  bytes: r.bytes,
+  provider: r.provider,
+  error: r.error,
+});
+
+export function requestLogRepo(db: Database): RequestLogRepo {
+  const insert = db.prepare<{ id: number }, [number, string, string, string | null, string, string, number, number, number | null, string | null, string | null]>(
+    "INSERT INTO request_logs (at, project, endpoint, token_id, method, path, status, ms, bytes, provider, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+  );
+  return {
+    append(l) {
+      return insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, l.path, l.status, l.ms, l.bytes, l.provider, l.error)!.id;
+    },
+    list(q) {
+      const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (q.project !== undefined) {
+        where.push("project = ?");
+        args.push(q.project);
+      }
+      if (q.afterId !== undefined) {
+        where.push("id > ?");
+        args.push(q.afterId);
+      }
+      const cond = where.length ? `WHERE ${where.join(" AND ")}` : "";
+      const order = q.afterId !== undefined ? "ASC" : "DESC";
+      const rows = db.query<Row, (string | number)[]>(`SELECT * FROM request_logs ${cond} ORDER BY id ${order} LIMIT ${limit}`).all(...args);
+      if (order === "DESC") rows.reverse();
+      return rows.map(toLog);
+    },
+    prune(maxRows, maxAgeMs, now) {
+      let n = db.query("DELETE FROM request_logs WHERE at < ?").run(now - maxAgeMs).changes;
+      const cut = db.query<{ id: number }, [number]>("SELECT id FROM request_logs ORDER BY id DESC LIMIT 1 OFFSET ?").get(maxRows);
+      if (cut) n += db.query("DELETE FROM request_logs WHERE id <= ?").run(cut.id).changes;
+      return n;
+    },
+  };
+}

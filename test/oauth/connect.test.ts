@@ -1,0 +1,155 @@
+/**
+ * The whole life of an OAuth connection against a real authorization server (oidc-provider):
+ * not connected → 502; connect (one-time link, state, PKCE, login + consent) → the grant is stored
+ * sealed; proxy with the injected token (checked by an upstream that asks the AS); expiry → one
+ * refresh for concurrent requests, rotated refresh token stored; revoked at the AS → 502 and an audit
+ * event; disconnect → revoked and deleted.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startAs, browse, type TestAs } from "../helpers/oidc.ts";
+import { startGateway } from "../helpers/gateway.ts";
+import { upstream } from "../helpers/upstream.ts";
+import { mintApiToken } from "../../src/crypto/apitoken.ts";
+import type { Running } from "../../src/server/serve.ts";
+
+async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const p = s.port!;
+  s.stop(true);
+  return p;
+}
+
+describe("OAuth connection lifecycle against oidc-provider", () => {
+  let as: TestAs;
+  let gw: Running;
+  let api: ReturnType<typeof upstream>;
+  let base: string;
+  const seen: { token: string | null; auth: string | null }[] = [];
+  const token = mintApiToken();
+  const call = (path = "/me") => fetch(`${base}/api/p/proxy/api${path}`, { headers: { authorization: `Bearer ${token}` } });
+
+  beforeAll(async () => {
+    const [asPort, gwPort] = [await freePort(), await freePort()];
+    const publicUrl = `http://localhost:${gwPort}`;
+    as = await startAs(asPort, `${publicUrl}/oauth/callback`);
+    api = upstream(async (req) => {
+      const auth = req.headers.get("authorization");
+      const bearer = /^Bearer (.+)$/.exec(auth ?? "")?.[1] ?? null;
+      seen.push({ token: bearer, auth });
+      const at = bearer ? await as.provider.AccessToken.find(bearer) : undefined;
+      if (!at) return Response.json({ error: "invalid_token" }, { status: 401 });
+      return Response.json({ sub: at.accountId, path: new URL(req.url).pathname });
+    });
+    gw = await startGateway(
+      `[server]
+port = ${gwPort}
+public_url = "${publicUrl}"
+[[oauth_connections]]
+name = "idp"
+authorization_url = "${as.issuer}/auth"
+token_url = "${as.issuer}/token"
+revocation_url = "${as.issuer}/token/revocation"
+client_id = "hubgate-test"
+client_secret = "env:IDP_SECRET"
+scopes = ["openid", "offline_access"]
+extra_authorize_params = { prompt = "consent" }
+[[projects]]
+id = "p"
+[[projects.endpoints]]
+slug = "api"
+upstream_url = "${api.url}"
+oauth_connection = "idp"
+allow_private = true
+[[projects.tokens]]
+name = "ci"
+token = "env:HG_TOKEN"
+scopes = ["proxy"]
+`,
+      { IDP_SECRET: "client-secret-for-tests", HG_TOKEN: token },
+    );
+    base = gw.url.href.replace(/\/$/, "");
+  });
+  afterAll(async () => {
+    await gw?.shutdown();
+    as?.stop();
+    api?.stop();
+  });
+
+  const grantRow = () => gw.gw.store.db.query<{ access_token: string; refresh_token: string; expires_at: number }, []>("SELECT access_token, refresh_token, expires_at FROM oauth_grants").get();
+  const audit = (kind: string) => gw.gw.store.audit.list({ kind, limit: 100 });
+
+  test("never connected: 502 Upstream OAuth connection failed", async () => {
+    const r = await call();
+    expect(r.status).toBe(502);
+    const body = (await r.json()) as { error: string; message: string };
+    expect(body.error).toBe("oauth_connection_failed");
+    expect(body.message).toStartWith("Upstream OAuth connection failed");
+    expect(seen).toHaveLength(0);
+  });
+
+  test("connect: one-time link → provider login and consent → Connected; tokens stored sealed", async () => {
+    const { url } = await gw.gw.oauth.startConnect("idp", "test");
+    expect(url).toStartWith(`${base.replace("127.0.0.1", "localhost")}/oauth/connect/`);
+    const toLoopback = (u: string) => u.replace("//localhost:", "//127.0.0.1:");
+    const done = await browse(url, toLoopback);
+    if (done.status !== 200) console.log("BROWSE", done.url, done.text.slice(0, 400));
+    expect(done.status).toBe(200);
+    expect(done.text).toContain("Connected");
+    const row = grantRow()!;
+    expect(row.access_token).toStartWith("hg1.");
+    expect(row.refresh_token).toStartWith("hg1.");
+    expect(gw.gw.oauth.status()).toMatchObject([{ name: "idp", status: "connected" }]);
+    expect(audit("oauth_connection.connected")).toHaveLength(1);
+    // the link was single-use
+    const again = await fetch(toLoopback(url), { redirect: "manual" });
+    expect(again.status).toBe(400);
+  });
+
+  test("proxy: the upstream gets a token the AS issued; the client's hubgate token never leaves", async () => {
+    const r = await call("/me");
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ sub: "alice", path: "/me" });
+    expect(seen.at(-1)!.token).not.toBe(token);
+    expect(seen.at(-1)!.auth).not.toContain("hg_");
+  });
+
+  test("expiry: concurrent requests share one refresh; the rotated refresh token is stored", async () => {
+    const before = grantRow()!;
+    gw.gw.store.db.query("UPDATE oauth_grants SET expires_at = ?").run(Date.now() + 30_000); // inside the 60 s margin
+    const rs = await Promise.all(Array.from({ length: 5 }, () => call("/after-refresh")));
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(audit("oauth_connection.refreshed")).toHaveLength(1);
+    const after = grantRow()!;
+    expect(after.refresh_token).not.toBe(before.refresh_token);
+    expect(after.access_token).not.toBe(before.access_token);
+    expect(after.expires_at).toBeGreaterThan(Date.now() + 3_000_000);
+    const tokens = new Set(seen.slice(-5).map((s) => s.token));
+    expect(tokens.size).toBe(1);
+  });
+
+  test("grant revoked at the provider: the next refresh fails → 502 and oauth_connection.refresh_failed", async () => {
+    const grant = (await gw.gw.store.oauth.grant("idp"))!;
+    const rev = await fetch(`${as.issuer}/token/revocation`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: grant.refreshToken!, client_id: "hubgate-test", client_secret: "client-secret-for-tests" }),
+    });
+    expect(rev.status).toBe(200);
+    gw.gw.store.db.query("UPDATE oauth_grants SET expires_at = ?").run(Date.now() + 1000);
+    const r = await call();
+    expect(r.status).toBe(502);
+    expect(((await r.json()) as { message: string }).message).toContain("Upstream OAuth connection failed");
+    expect(audit("oauth_connection.refresh_failed")).toHaveLength(1);
+    expect(gw.gw.oauth.status()[0]!.status).toBe("error");
+  });
+
+  test("disconnect deletes the grant; nothing secret was logged", async () => {
+    const r = await gw.gw.oauth.disconnect("idp", "test");
+    expect(r.deleted).toBe(true);
+    expect(grantRow()).toBeNull();
+    expect((await call()).status).toBe(502);
+    const logs = (gw as unknown as { lines: string[] }).lines.join("\n");
+    for (const s of seen) if (s.token) expect(logs).not.toContain(s.token);
+    expect(logs).not.toContain("client-secret-for-tests");
+  });
+});
