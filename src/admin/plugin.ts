@@ -3,19 +3,35 @@ import { Elysia, t } from "elysia";
 import type { Gateway } from "../server/gateway.ts";
 import { Errors, GatewayError } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
+import { checkApiTokenFormat } from "../crypto/apitoken.ts";
+import { verifyApiToken } from "../tokens/verify.ts";
 
-export function requireAdmin(gw: Gateway, request: Request): void {
-  const expected = gw.routes.current().secrets.get("admin.token");
-  if (expected === undefined) throw new GatewayError("admin_disabled", "The admin API is disabled: set [admin] token", 403);
+/** Who is calling the admin API: the [admin] token (everything) or an API token with scope admin (its own project). */
+export type AdminPrincipal = { kind: "root"; actor: "admin" } | { kind: "project"; project: string; actor: string };
+
+export function requireAdmin(gw: Gateway, request: Request): AdminPrincipal {
   const header = request.headers.get("authorization") ?? "";
   const m = /^Bearer\s+(.+)$/i.exec(header);
-  if (!m || !safeEqual(m[1]!.trim(), expected))
+  const presented = m?.[1]?.trim();
+  if (presented && checkApiTokenFormat(presented)) {
+    const t = verifyApiToken(gw, request, { scope: "admin" }, presented);
+    return { kind: "project", project: t.project, actor: `token:${t.id}` };
+  }
+  const expected = gw.routes.current().secrets.get("admin.token");
+  if (expected === undefined) throw new GatewayError("admin_disabled", "The admin API is disabled: set [admin] token", 403);
+  if (!presented || !safeEqual(presented, expected))
     throw Errors.unauthorized("A valid admin token is required", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate-admin"' });
+  return { kind: "root", actor: "admin" };
+}
+
+/** Root only (config-wide operations: reload, connections, audit). */
+export function requireRoot(gw: Gateway, request: Request): void {
+  if (requireAdmin(gw, request).kind !== "root") throw new GatewayError("forbidden", "This admin operation needs the [admin] token", 403);
 }
 
 export function adminPlugin(gw: Gateway) {
   return new Elysia({ name: "hubgate-admin" })
-    .onBeforeHandle({ as: "local" }, ({ request }) => requireAdmin(gw, request))
+    .onBeforeHandle({ as: "local" }, ({ request }) => requireRoot(gw, request))
     .post(
       "/admin/reload",
       async ({ set }) => {

@@ -6,6 +6,7 @@ import { Gateway } from "../server/gateway.ts";
 import { rekey } from "../store/rekey.ts";
 import { isGatewayError } from "../core/errors.ts";
 import { compileRouteTable } from "../routes/compile.ts";
+import { auditCommand, connectCommand, connectionsCommand, disconnectCommand, logsCommand, tokenCommand } from "./manage.ts";
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 type ParseOptions = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
@@ -86,6 +87,42 @@ export const commands: Record<string, Command> = {
     },
   },
 };
+
+/** Management commands report their errors the same way as the others. */
+function managed(cmd: string, fn: (values: Values, positionals: string[]) => Promise<number>): Command["run"] {
+  return async (values, positionals) => {
+    try {
+      return await fn(values, positionals);
+    } catch (e) {
+      return reportError(cmd, e);
+    }
+  };
+}
+
+Object.assign(commands, {
+  token: {
+    summary: "create | list | revoke API tokens: token create --project P --name N [--scope proxy …] [--env live|test] [--expires 30d]",
+    options: {
+      ...configOpt,
+      project: { type: "string" },
+      name: { type: "string" },
+      scope: { type: "string", multiple: true },
+      env: { type: "string" },
+      expires: { type: "string" },
+    },
+    positionals: true,
+    run: managed("token", tokenCommand),
+  },
+  connect: { summary: "print a one-time URL that connects an OAuth connection (open it in a browser)", options: configOpt, positionals: true, run: managed("connect", connectCommand) },
+  connections: { summary: "list OAuth connections: status, expiry, scopes, last refresh", options: configOpt, run: managed("connections", (v) => connectionsCommand(v)) },
+  disconnect: { summary: "revoke (where the provider supports it) and delete an OAuth grant", options: configOpt, positionals: true, run: managed("disconnect", disconnectCommand) },
+  logs: {
+    summary: "proxied-request log: logs [--project P] [--limit N] [--follow]",
+    options: { ...configOpt, project: { type: "string" }, limit: { type: "string" }, follow: { type: "boolean", short: "f" } },
+    run: managed("logs", (v) => logsCommand(v)),
+  },
+  audit: { summary: "audit log: audit [--kind K] [--limit N]", options: { ...configOpt, kind: { type: "string" }, limit: { type: "string" } }, run: managed("audit", (v) => auditCommand(v)) },
+} satisfies Record<string, Command>);
 
 export function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);

@@ -12,11 +12,14 @@ import { verifyApiToken } from "../tokens/verify.ts";
 import { forward } from "../proxy/forward.ts";
 import { joinUpstream } from "../proxy/path.ts";
 import type { EndpointRoute } from "./compile.ts";
+import { RequestLogger } from "./requestlog.ts";
 
 const PREFIX = /^\/api\/([^/]+)\/proxy\/([^/]+)(\/.*)?$/;
 
 export function endpointsPlugin(gw: Gateway) {
   const proxied = gw.metrics.counter("hubgate_endpoint_requests_total", "Proxied endpoint requests by project, endpoint and outcome");
+  const requestLog = new RequestLogger(gw);
+  gw.startupTasks.push(Promise.resolve().then(() => requestLog.prune()));
 
   async function handle(request: Request): Promise<Response> {
     const table = gw.routes.current(); // this request's snapshot, even if a reload swaps the table meanwhile
@@ -26,9 +29,13 @@ export function endpointsPlugin(gw: Gateway) {
     const [, project, slug, rest = ""] = m;
     const route = table.endpoints.get(endpointKey(project!, slug!));
     if (!route) throw Errors.notFound(`No endpoint ${slug} in project ${project}`, "endpoint_not_found");
+    const started = performance.now();
+    let tokenId: string | null = null;
+    const entry = () => ({ at: Date.now(), project: route.project, endpoint: route.slug, tokenId, method: request.method, path: rest || "/", provider: route.oauthConnection ?? null, error: null });
     try {
       if (!route.allowedMethods.includes(request.method)) throw Errors.methodNotAllowed([...route.allowedMethods]);
       const token = route.authMode === "token" ? verifyApiToken(gw, request, { project: route.project, scope: "proxy" }) : null;
+      tokenId = token?.id ?? null;
       const limitHeaders = await rateLimit(route, token?.id ?? clientKey(request));
       const inject: Record<string, string> = { ...route.headers };
       if (route.oauthConnection !== undefined) inject.authorization = `Bearer ${await upstreamToken(route)}`;
@@ -36,12 +43,13 @@ export function endpointsPlugin(gw: Gateway) {
       const res = await forward(request, target, { timeoutMs: route.timeoutMs, headers: inject, allowPrivate: route.allowPrivate, signal: request.signal });
       proxied.inc({ project: route.project, endpoint: route.slug, outcome: String(res.status) });
       gw.holdOpen(request, res);
-      if (!limitHeaders) return res;
-      const headers = new Headers(res.headers);
-      for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
-      return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+      if (limitHeaders) for (const [k, v] of Object.entries(limitHeaders)) res.headers.set(k, v);
+      return requestLog.track(res, entry(), started);
     } catch (e) {
-      proxied.inc({ project: route.project, endpoint: route.slug, outcome: e instanceof GatewayError ? e.code : "error" });
+      const code = e instanceof GatewayError ? e.code : "error";
+      proxied.inc({ project: route.project, endpoint: route.slug, outcome: code });
+      requestLog.write({ ...entry(), status: e instanceof GatewayError ? e.status : 500, ms: Math.round(performance.now() - started), bytes: null, error: code });
+      if (e instanceof GatewayError && e.code === "ssrf_refused") gw.log.warn("SSRF guard refused an upstream", { project: route.project, endpoint: route.slug, reason: e.message });
       throw e;
     }
   }

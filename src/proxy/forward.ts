@@ -8,7 +8,8 @@
  *   while KEEPING Content-Encoding and Content-Length — an inconsistent response if passed on.
  *   With `decompress: false` bytes and Content-Encoding pass through unchanged and fetch adds no
  *   Accept-Encoding; the client's is forwarded (or `identity`).
- * - a `Host` header given to fetch is sent as-is, so the client's Host is removed.
+ * - a `Host` header given to fetch is sent as-is, so the client's Host is removed; the gateway uses
+ *   this on purpose to connect to the IP the SSRF guard checked while naming the real host (pinTo).
  * - `timeout: false` turns off fetch's own idle timeout so long quiet streams (SSE) are not cut;
  *   `timeoutMs` here bounds only the wait for response headers.
  * - at most 256 requests are in flight per process unless BUN_CONFIG_MAX_HTTP_REQUESTS is raised
@@ -16,6 +17,8 @@
  */
 import { GatewayError } from "../core/errors.ts";
 import { checkHost, type Lookup } from "./ssrf.ts";
+import { isIP } from "node:net";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 
 export interface ForwardOptions {
@@ -41,13 +44,18 @@ export interface ForwardOptions {
 const BODYLESS = new Set(["GET", "HEAD"]);
 
 /** Bun-specific fetch options that lib.dom's RequestInit does not know. */
-type BunInit = RequestInit & { decompress: boolean; timeout: boolean; duplex?: "half" };
+type BunInit = RequestInit & {
+  decompress: boolean;
+  timeout: boolean;
+  duplex?: "half";
+  tls?: { serverName: string; checkServerIdentity: (hostname: string, cert: PeerCertificate) => Error | undefined };
+};
 
 export async function forward(request: Request, target: URL, opts: ForwardOptions): Promise<Response> {
   if (target.protocol !== "http:" && target.protocol !== "https:")
     throw new GatewayError("ssrf_refused", "Only http and https upstreams are allowed", 403);
   if (opts.signal?.aborted) throw clientClosed(opts.signal.reason);
-  await checkHost(target.hostname, { allowPrivate: opts.allowPrivate, lookup: opts.lookup });
+  const addresses = await checkHost(target.hostname, { allowPrivate: opts.allowPrivate, lookup: opts.lookup });
   const method = (opts.method ?? request.method).toUpperCase();
   const ownBody = opts.body === undefined && !BODYLESS.has(method);
   const headers = upstreamRequestHeaders(request.headers, { stripAuth: opts.stripAuth ?? true, inject: opts.headers, keepLength: ownBody });
@@ -67,7 +75,7 @@ export async function forward(request: Request, target: URL, opts: ForwardOption
   };
   let res: Response;
   try {
-    res = await fetch(target, init);
+    res = await fetch(pinTo(target, addresses[0]!, headers, init), init);
   } catch (e) {
     if (timeout.signal.aborted)
       throw new GatewayError("upstream_timeout", `The upstream did not answer within ${opts.timeoutMs} ms`, 504, { cause: e });
@@ -81,6 +89,22 @@ export async function forward(request: Request, target: URL, opts: ForwardOption
     statusText: res.statusText,
     headers: clientResponseHeaders(res.headers),
   });
+}
+
+/**
+ * Connect to the address the SSRF guard checked, not to whatever a second DNS answer says (no
+ * rebinding window): the URL gets the IP, Host keeps the name (Bun's fetch sends a Host it is given),
+ * and for https the certificate is still verified against the name, with SNI set to it.
+ */
+function pinTo(target: URL, address: string, headers: Headers, init: BunInit): URL {
+  const host = target.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(host)) return target;
+  const pinned = new URL(target);
+  pinned.hostname = address.includes(":") ? `[${address}]` : address;
+  headers.set("host", target.host);
+  if (target.protocol === "https:")
+    init.tls = { serverName: host, checkServerIdentity: (_ip: string, cert: PeerCertificate) => checkServerIdentity(host, cert) };
+  return pinned;
 }
 
 const clientClosed = (cause: unknown) => new GatewayError("client_closed", "The client went away", 499, { cause });

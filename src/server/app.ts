@@ -12,6 +12,9 @@ import { docsPlugin } from "../docs/plugin.ts";
 import { endpointsPlugin } from "../endpoints/plugin.ts";
 import { githubPlugin } from "../github/plugin.ts";
 import { oauthPlugin } from "../oauth/plugin.ts";
+import { oauthAdminPlugin } from "../oauth/admin.ts";
+import { tokensAdminPlugin } from "../tokens/admin.ts";
+import { logsAdminPlugin } from "../endpoints/admin.ts";
 import { VERSION } from "../version.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -72,6 +75,9 @@ export function createApp(gw: Gateway) {
     .use(docsPlugin({ title: "hubgate", version: VERSION, description: "hubgate's own HTTP surface" }))
     .use(opsPlugin(gw))
     .use(adminPlugin(gw))
+    .use(tokensAdminPlugin(gw))
+    .use(oauthAdminPlugin(gw))
+    .use(logsAdminPlugin(gw))
     .use(oauthPlugin(gw))
     .use(endpointsPlugin(gw))
     .use(githubPlugin(gw));

@@ -40,6 +40,8 @@ export const LoggingSection = Section(
       description: "Minimum level written to stdout (JSON lines)",
     }),
     access_log: Type.Boolean({ default: true, description: "One log line per request (method, route, status, duration, request id; never query strings or credentials)" }),
+    request_log_max_rows: Type.Integer({ minimum: 0, default: 100_000, description: "Proxied-request log kept in the database: at most this many rows (0 disables it)" }),
+    request_log_max_age: Duration("…and none older than this", "30d"),
   },
   "Structured JSON logs on stdout",
   { default: {} },

@@ -301,3 +301,33 @@ describe("client abort", () => {
     expect(await Promise.race([upstreamAborted.promise, Bun.sleep(2000).then(() => false)])).toBe(true);
   });
 });
+
+describe("DNS pinning", () => {
+  test("connects to the address the guard checked, with the name in Host: no second lookup, no rebinding window", async () => {
+    const base = upstream(echoHeaders);
+    const port = new URL(base).port;
+    let lookups = 0;
+    // "rebind.invalid" does not exist in DNS: the request can only succeed if fetch uses the checked IP
+    const lookup = async () => {
+      lookups++;
+      return ["127.0.0.1"];
+    };
+    const res = await forward(new Request("http://gw/x"), new URL(`http://rebind.invalid:${port}/x`), { timeoutMs: 2000, allowPrivate: true, lookup });
+    expect(res.status).toBe(200);
+    const seen = (await res.json()) as Record<string, string>;
+    expect(seen.host).toBe(`rebind.invalid:${port}`);
+    expect(lookups).toBe(1);
+  });
+
+  test("a name that resolves to a private address is refused before any connection", async () => {
+    let hits = 0;
+    const base = upstream(() => {
+      hits++;
+      return new Response("reached");
+    });
+    const port = new URL(base).port;
+    const err = await failure(forward(new Request("http://gw/"), new URL(`http://internal.invalid:${port}/`), { timeoutMs: 2000, allowPrivate: false, lookup: async () => ["127.0.0.1"] }));
+    expect(err.code).toBe("ssrf_refused");
+    expect(hits).toBe(0);
+  });
+});

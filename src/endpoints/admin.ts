@@ -1,0 +1,62 @@
+/** Admin API for the proxied-request log: a page (GET /admin/logs) or a live stream (GET /admin/logs/stream, SSE). */
+import { Elysia, t } from "elysia";
+import type { Gateway } from "../server/gateway.ts";
+import { requireAdmin } from "../admin/plugin.ts";
+
+const POLL_MS = 500;
+const HEARTBEAT_MS = 15_000;
+
+export function logsAdminPlugin(gw: Gateway) {
+  const query = t.Object({
+    limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000 })),
+    after: t.Optional(t.Integer({ minimum: 0 })),
+    project: t.Optional(t.String({ maxLength: 63 })),
+  });
+  return new Elysia({ name: "hubgate-logs-admin" })
+    .get(
+      "/admin/logs",
+      ({ request, query: q }) => {
+        const who = requireAdmin(gw, request);
+        const project = who.kind === "project" ? who.project : q.project;
+        return { logs: gw.store.requestLogs.list({ limit: q.limit, afterId: q.after, project }) };
+      },
+      { query, detail: { tags: ["admin"], summary: "Proxied-request log, newest page or after a cursor" } },
+    )
+    .get(
+      "/admin/logs/stream",
+      ({ request, query: q }) => {
+        const who = requireAdmin(gw, request);
+        const project = who.kind === "project" ? who.project : q.project;
+        let after = q.after ?? gw.store.requestLogs.list({ limit: 1, project }).at(-1)?.id ?? 0;
+        const enc = new TextEncoder();
+        let timer: ReturnType<typeof setInterval> | undefined;
+        let beat: ReturnType<typeof setInterval> | undefined;
+        const body = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(enc.encode(": hubgate request log\n\n"));
+            timer = setInterval(() => {
+              try {
+                for (const l of gw.store.requestLogs.list({ afterId: after, limit: 500, project })) {
+                  after = l.id;
+                  c.enqueue(enc.encode(`id: ${l.id}\nevent: log\ndata: ${JSON.stringify(l)}\n\n`));
+                }
+              } catch {
+                clearInterval(timer);
+                clearInterval(beat);
+                c.close();
+              }
+            }, POLL_MS);
+            beat = setInterval(() => c.enqueue(enc.encode(": keep-alive\n\n")), HEARTBEAT_MS);
+          },
+          cancel() {
+            clearInterval(timer);
+            clearInterval(beat);
+          },
+        });
+        const res = new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" } });
+        gw.holdOpen(request, res);
+        return res;
+      },
+      { query, detail: { tags: ["admin"], summary: "Live proxied-request log (Server-Sent Events)" } },
+    );
+}

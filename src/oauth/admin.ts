@@ -1,0 +1,24 @@
+/** Admin API for OAuth connections: status, start a connect (one-time URL), disconnect. */
+import { Elysia, t } from "elysia";
+import type { Gateway } from "../server/gateway.ts";
+import { requireRoot } from "../admin/plugin.ts";
+
+export function oauthAdminPlugin(gw: Gateway) {
+  const detail = (summary: string) => ({ tags: ["admin"], summary });
+  const name = t.Object({ name: t.String({ minLength: 1, maxLength: 100 }) });
+  return new Elysia({ name: "hubgate-oauth-admin" })
+    .onBeforeHandle({ as: "local" }, ({ request }) => requireRoot(gw, request))
+    .get("/admin/connections", () => ({ connections: gw.oauth.status() }), { detail: detail("OAuth connections and their grant status (never tokens)") })
+    .post(
+      "/admin/connections/:name/connect",
+      async ({ params }) => {
+        const r = await gw.oauth.startConnect(params.name, "admin");
+        return { url: r.url, expires_at: new Date(r.expiresAt).toISOString() };
+      },
+      { params: name, detail: detail("Start connecting: returns a one-time URL to open in a browser") },
+    )
+    .delete("/admin/connections/:name", ({ params }) => gw.oauth.disconnect(params.name, "admin"), {
+      params: name,
+      detail: detail("Disconnect: revoke at the provider where supported, delete the grant"),
+    });
+}

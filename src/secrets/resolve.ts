@@ -1,0 +1,99 @@
+/**
+ * Resolving secret references to values. Errors are GatewayError("secret_unresolved") whose message
+ * names the reference and the reason — never a value, never a credential.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { GatewayError, isGatewayError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import { durationMs } from "../config/types.ts";
+import type { SecretsConfig } from "./model.ts";
+import { parseSecretRef, isReference } from "./refs.ts";
+import { AwsClient } from "./aws.ts";
+import { GcpClient } from "./gcp.ts";
+import { unresolved, type Fetch } from "./http.ts";
+
+export interface SecretResolver {
+  resolve(ref: string): Promise<string>;
+  isLiteral(ref: string): boolean;
+}
+
+export interface ResolverDeps {
+  env?: Record<string, string | undefined>;
+  fetch?: Fetch;
+  log?: Logger;
+  now?: () => number;
+}
+
+const trimNewline = (s: string) => s.replace(/\r?\n$/, "");
+
+export function createSecretResolver(opts: SecretsConfig, deps: ResolverDeps = {}): SecretResolver {
+  const env = deps.env ?? {};
+  const base = { opts, env, fetch: deps.fetch ?? fetch, timeoutMs: durationMs(opts.timeout), now: deps.now ?? Date.now };
+  let aws: AwsClient | null = null;
+  let gcp: GcpClient | null = null;
+
+  async function resolveRef(ref: string): Promise<string> {
+    const r = parseSecretRef(ref);
+    switch (r.kind) {
+      case "literal":
+        return r.value;
+      case "env": {
+        const v = env[r.name];
+        if (v === undefined || v === "") throw unresolved(ref, "the environment variable is not set");
+        return v;
+      }
+      case "file":
+        return readText(ref, r.path);
+      case "k8s":
+        return readText(ref, join(opts.k8s_root, r.namespace, r.secret, r.key), "is the Secret mounted there? ([secrets] k8s_root)");
+      case "aws": {
+        aws ??= new AwsClient(base);
+        const region = aws.region(r.arnRegion);
+        if (!region) throw unresolved(ref, "no AWS region (set [secrets] aws_region or AWS_REGION)");
+        const value = await aws.getSecretValue(r.secretId, region);
+        return r.jsonKey === null ? value : jsonKey(ref, value, r.jsonKey);
+      }
+      case "gcp":
+        gcp ??= new GcpClient(base);
+        return gcp.access(r.resource);
+    }
+  }
+
+  return {
+    isLiteral: (ref) => !isReference(ref),
+    async resolve(ref) {
+      try {
+        const v = await resolveRef(ref);
+        deps.log?.debug("secret resolved", { ref: isReference(ref) ? ref : "literal" });
+        return v;
+      } catch (e) {
+        if (isGatewayError(e)) throw e;
+        throw unresolved(ref, e instanceof Error ? e.message : "failed");
+      }
+    },
+  };
+}
+
+function readText(ref: string, path: string, hint = ""): string {
+  try {
+    return trimNewline(readFileSync(path, "utf8"));
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw unresolved(ref, `${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : "unreadable"}: ${path}${hint ? ` — ${hint}` : ""}`);
+  }
+}
+
+function jsonKey(ref: string, value: string, key: string): string {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(value);
+  } catch {
+    throw unresolved(ref, "the secret is not a JSON object, so a key cannot be selected");
+  }
+  if (typeof obj !== "object" || obj === null || !(key in obj)) throw unresolved(ref, `the secret has no key "${key}"`);
+  const v = (obj as Record<string, unknown>)[key];
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  throw new GatewayError("secret_unresolved", `${ref}: the key "${key}" is not a string`, 500);
+}
