@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startAs, browse, type TestAs } from "../helpers/oidc.ts";
-import { startGateway } from "../helpers/gateway.ts";
+import { runCli, startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
 import type { Running } from "../../src/server/serve.ts";
@@ -111,6 +111,34 @@ scopes = ["proxy"]
     expect(await r.json()).toEqual({ sub: "alice", path: "/me" });
     expect(seen.at(-1)!.token).not.toBe(token);
     expect(seen.at(-1)!.auth).not.toContain("hg_");
+  });
+
+  test("CLI: connections shows the grant; connect prints a one-time URL the running gateway accepts", async () => {
+    const env = { IDP_SECRET: "client-secret-for-tests", HG_TOKEN: token };
+    const cfg = (gw as unknown as { configPath: string }).configPath;
+    const list = await runCli(["connections", "--config", cfg], { env });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^idp\t-\tconnected\t/m);
+    const c = await runCli(["connect", "idp", "--config", cfg], { env });
+    expect(c.code).toBe(0);
+    const url = c.stdout.trim();
+    expect(url).toMatch(/\/oauth\/connect\/[A-Za-z0-9_-]{20,}$/);
+    const r = await fetch(url.replace("//localhost:", "//127.0.0.1:"), { redirect: "manual" });
+    expect(r.status).toBe(302);
+    const to = new URL(r.headers.get("location")!);
+    expect(to.origin + to.pathname).toBe(`${as.issuer}/auth`);
+    expect(to.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(to.searchParams.get("redirect_uri")).toBe(`${base.replace("127.0.0.1", "localhost")}/oauth/callback`);
+    const unknown = await runCli(["connect", "nope", "--config", cfg], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No OAuth connection named "nope"');
+  });
+
+  test("a callback with an unknown state is refused with a page and an audit event", async () => {
+    const r = await fetch(`${base}/oauth/callback?code=x&state=forged`);
+    expect(r.status).toBe(400);
+    expect(await r.text()).toContain("Not connected");
+    expect(audit("oauth_connection.connect_failed").some((e) => (e.detail as { reason?: string })?.reason === "bad_state")).toBe(true);
   });
 
   test("expiry: concurrent requests share one refresh; the rotated refresh token is stored", async () => {
