@@ -4,17 +4,10 @@
  * metadata (IMDSv2). Credentials are cached until 5 minutes before they expire.
  */
 import { readFileSync } from "node:fs";
-import type { SecretsConfig } from "./model.ts";
 import { signV4, type AwsCredentials } from "./sigv4.ts";
-import { call, type Fetch } from "./http.ts";
+import { call, type CloudDeps } from "./http.ts";
 
-export interface AwsDeps {
-  opts: SecretsConfig;
-  env: Record<string, string | undefined>;
-  fetch: Fetch;
-  timeoutMs: number;
-  now: () => number;
-}
+export type AwsDeps = CloudDeps;
 
 const REFRESH_MARGIN_MS = 5 * 60_000;
 

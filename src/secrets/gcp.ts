@@ -5,16 +5,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { importPKCS8, SignJWT } from "jose";
-import type { SecretsConfig } from "./model.ts";
-import { call, type Fetch } from "./http.ts";
+import { call, type CloudDeps } from "./http.ts";
 
-export interface GcpDeps {
-  opts: SecretsConfig;
-  env: Record<string, string | undefined>;
-  fetch: Fetch;
-  timeoutMs: number;
-  now: () => number;
-}
+export type GcpDeps = CloudDeps;
 
 interface ServiceAccount {
   client_email: string;

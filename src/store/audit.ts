@@ -1,5 +1,6 @@
 /** Audit events: append-only record of who changed what (config reloads, tokens, grants, consents). */
 import type { Database } from "bun:sqlite";
+import { page } from "./paging.ts";
 
 export interface AuditInput {
   kind: string;
@@ -48,21 +49,7 @@ export function auditRepo(db: Database): AuditRepo {
       return insert.get(Date.now(), e.kind, e.actor ?? null, e.subject ?? null, e.detail === undefined ? null : JSON.stringify(e.detail))!.id;
     },
     list(q = {}) {
-      const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-      const where: string[] = [];
-      const args: (string | number)[] = [];
-      if (q.kind !== undefined) {
-        where.push("kind = ?");
-        args.push(q.kind);
-      }
-      if (q.afterId !== undefined) {
-        where.push("id > ?");
-        args.push(q.afterId);
-      }
-      const cond = where.length ? `WHERE ${where.join(" AND ")}` : "";
-      const order = q.afterId !== undefined ? "ASC" : "DESC";
-      const rows = db.query<Row, (string | number)[]>(`SELECT id, at, kind, actor, subject, detail FROM audit_events ${cond} ORDER BY id ${order} LIMIT ${limit}`).all(...args);
-      if (order === "DESC") rows.reverse();
+      const rows = page<Row>(db, "audit_events", { limit: q.limit, afterId: q.afterId, where: { kind: q.kind } });
       return rows.map(toEvent);
     },
   };

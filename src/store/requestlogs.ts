@@ -1,5 +1,6 @@
 /** Proxied-request log lines in SQLite, with retention by rows and age. */
 import type { Database } from "bun:sqlite";
+import { page } from "./paging.ts";
 
 export interface RequestLog {
   id: number;
@@ -64,21 +65,7 @@ export function requestLogRepo(db: Database): RequestLogRepo {
       return insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, l.path, l.status, l.ms, l.bytes, l.provider, l.error)!.id;
     },
     list(q) {
-      const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-      const where: string[] = [];
-      const args: (string | number)[] = [];
-      if (q.project !== undefined) {
-        where.push("project = ?");
-        args.push(q.project);
-      }
-      if (q.afterId !== undefined) {
-        where.push("id > ?");
-        args.push(q.afterId);
-      }
-      const cond = where.length ? `WHERE ${where.join(" AND ")}` : "";
-      const order = q.afterId !== undefined ? "ASC" : "DESC";
-      const rows = db.query<Row, (string | number)[]>(`SELECT * FROM request_logs ${cond} ORDER BY id ${order} LIMIT ${limit}`).all(...args);
-      if (order === "DESC") rows.reverse();
+      const rows = page<Row>(db, "request_logs", { limit: q.limit, afterId: q.afterId, where: { project: q.project } });
       return rows.map(toLog);
     },
     prune(maxRows, maxAgeMs, now) {

@@ -4,24 +4,26 @@ import { exportPKCS8, generateKeyPair } from "jose";
 import { fakeGithub } from "../helpers/github-fake.ts";
 import { startGateway } from "../helpers/gateway.ts";
 
+const appConfig = (url: string, appId = "4242", installation = "777") => `
+[github]
+api_url = "${url}"
+allow_private = true
+clients = "open"
+cache_max_bytes = 0
+[[github.identities]]
+id = "app"
+app_id = "${appId}"
+installation_id = "${installation}"
+private_key = "env:APP_PEM"
+`;
+
 test("an App installation mints its token with an RS256 JWT and re-mints it when it nears expiry", async () => {
   const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
   const pem = await exportPKCS8(privateKey);
   const fake = fakeGithub({ tokB: { login: "bob", id: 2 } });
   fake.apps.set("777", { appId: "4242", publicKey, tokenTtlSec: 3600 });
   const gw = await startGateway(
-    `
-[github]
-api_url = "${fake.url}"
-allow_private = true
-clients = "open"
-cache_max_bytes = 0
-[[github.identities]]
-id = "app"
-app_id = "4242"
-installation_id = "777"
-private_key = "env:APP_PEM"
-`,
+    appConfig(fake.url),
     { APP_PEM: pem },
   );
   const base = gw.url.href.replace(/\/$/, "");
@@ -37,18 +39,7 @@ private_key = "env:APP_PEM"
     // a token within 5 minutes of expiry is replaced before use
     fake.apps.set("777", { appId: "4242", publicKey, tokenTtlSec: 120 });
     const gw2 = await startGateway(
-      `
-[github]
-api_url = "${fake.url}"
-allow_private = true
-clients = "open"
-cache_max_bytes = 0
-[[github.identities]]
-id = "app"
-app_id = "4242"
-installation_id = "777"
-private_key = "env:APP_PEM"
-`,
+      appConfig(fake.url),
       { APP_PEM: pem },
     );
     const b2 = gw2.url.href.replace(/\/$/, "");
@@ -70,20 +61,7 @@ test("a wrong App key is refused by GitHub and surfaces as a clear 502, not a cr
   const other = await generateKeyPair("RS256", { extractable: true });
   const fake = fakeGithub({});
   fake.apps.set("1", { appId: "1", publicKey });
-  const gw = await startGateway(
-    `
-[github]
-api_url = "${fake.url}"
-allow_private = true
-clients = "open"
-[[github.identities]]
-id = "app"
-app_id = "1"
-installation_id = "1"
-private_key = "env:APP_PEM"
-`,
-    { APP_PEM: await exportPKCS8(other.privateKey) },
-  );
+  const gw = await startGateway(appConfig(fake.url, "1", "1"), { APP_PEM: await exportPKCS8(other.privateKey) });
   try {
     const r = await fetch(`${gw.url.href}repos/o/r`);
     expect(r.status).toBe(502);

@@ -8,18 +8,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import type { Subprocess } from "bun";
-import { ROOT, startGateway } from "../helpers/gateway.ts";
+import { freePort, ROOT, startGateway } from "../helpers/gateway.ts";
 import type { Running } from "../../src/server/serve.ts";
 
 const node = Bun.which("node");
 const FIXTURE_TOKEN = "0000000000000000000000000000000000000001";
 
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const p = s.port!;
-  s.stop(true);
-  return p;
-}
 
 describe.skipIf(!node)("@octokit/fixtures-server scenarios through hubgate", () => {
   let proc: Subprocess;

@@ -42,6 +42,14 @@ export async function inProcess(body = "", env: Record<string, string | undefine
 }
 
 export const ROOT = join(import.meta.dir, "..", "..");
+
+/** A loopback port that was free a moment ago (for configs that must name their port up front). */
+export async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const p = s.port!;
+  s.stop(true);
+  return p;
+}
 export const MAIN = join(ROOT, "src", "main.ts");
 
 /** Runs the CLI to completion. */

@@ -7,17 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startAs, browse, type TestAs } from "../helpers/oidc.ts";
-import { runCli, startGateway } from "../helpers/gateway.ts";
+import { freePort, runCli, startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
 import type { Running } from "../../src/server/serve.ts";
 
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const p = s.port!;
-  s.stop(true);
-  return p;
-}
 
 describe("OAuth connection lifecycle against oidc-provider", () => {
   let as: TestAs;

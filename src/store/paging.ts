@@ -1,0 +1,25 @@
+/**
+ * Cursor paging shared by the append-only tables (audit events, request logs): with a cursor, rows
+ * after it oldest first; without, the newest `limit` rows, still returned oldest first.
+ */
+import type { Database } from "bun:sqlite";
+
+export function page<Row>(db: Database, table: string, q: { limit?: number; afterId?: number; where?: Record<string, string | undefined> }): Row[] {
+  const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  for (const [col, v] of Object.entries(q.where ?? {})) {
+    if (v === undefined) continue;
+    where.push(`${col} = ?`);
+    args.push(v);
+  }
+  if (q.afterId !== undefined) {
+    where.push("id > ?");
+    args.push(q.afterId);
+  }
+  const cond = where.length ? `WHERE ${where.join(" AND ")}` : "";
+  const order = q.afterId !== undefined ? "ASC" : "DESC";
+  const rows = db.query<Row, (string | number)[]>(`SELECT * FROM ${table} ${cond} ORDER BY id ${order} LIMIT ${limit}`).all(...args);
+  if (order === "DESC") rows.reverse();
+  return rows;
+}
