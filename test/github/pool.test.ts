@@ -138,6 +138,20 @@ describe("GitHub pool", () => {
     expect(link).not.toContain(fake.url);
   });
 
+  test("a Location pointing at the upstream is rewritten to the gateway; redirects are not followed", async () => {
+    const r = await fetch(`${base}/moved`, { redirect: "manual" });
+    expect(r.status).toBe(301);
+    expect(r.headers.get("location")).toBe(`${base}/repos/o/r`);
+  });
+
+  test("an unparsable GraphQL document is not pooled: it needs the caller's own token", async () => {
+    const bad = JSON.stringify({ query: "query {" });
+    const r = await fetch(`${base}/graphql`, { method: "POST", body: bad });
+    expect(r.status).toBe(401);
+    const notJson = await fetch(`${base}/graphql`, { method: "POST", body: "{not json" });
+    expect(notJson.status).toBe(401);
+  });
+
   test("upstream gzip is decoded consistently; the upstream sees its own Host", async () => {
     const r = await get("/repos/o/gz", { "accept-encoding": "gzip" });
     const text = await r.text(); // fetch decodes per content-encoding; a mismatch would throw or garble
@@ -293,6 +307,21 @@ describe("GitHub pool: environment, concurrency, metrics", () => {
       expect(stats.features.github.identities).toMatchObject([{ id: "ci-bot", login: "bob" }]);
       expect((await fetch(`${base}/repos/acme/x`)).status).toBe(200);
       expect((await fetch(`${base}/repos/other/x`)).status).toBe(403);
+    } finally {
+      await gw.shutdown();
+      fake.stop();
+    }
+  });
+
+  test("a mount other than / serves the github.com layout under it, with links rewritten to it", async () => {
+    const fake = fakeGithub(USERS);
+    const gw = await startGateway(poolConfig(fake, 'mount = "/github"'), env);
+    const base = gw.url.href.replace(/\/$/, "");
+    try {
+      expect((await fetch(`${base}/github/repos/o/r`)).status).toBe(200);
+      expect((await fetch(`${base}/repos/o/r`)).status).toBe(404);
+      const l = await fetch(`${base}/github/repos/o/r/issues?per_page=30`);
+      expect(l.headers.get("link")).toContain(`<${base}/github/repos/o/r/issues?per_page=30&page=2>`);
     } finally {
       await gw.shutdown();
       fake.stop();
