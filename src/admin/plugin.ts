@@ -19,8 +19,11 @@ export function requireAdmin(gw: Gateway, request: Request): AdminPrincipal {
   }
   const expected = gw.routes.current().secrets.get("admin.token");
   if (expected === undefined) throw new GatewayError("admin_disabled", "The admin API is disabled: set [admin] token", 403);
-  if (!presented || !safeEqual(presented, expected))
+  if (!presented || !safeEqual(presented, expected)) {
+    // a failed login is an audit event (a missing header is not: that is a client that did not try)
+    if (presented) gw.store.audit.append({ kind: "admin.login_failed", actor: gw.clientAddress(request), subject: new URL(request.url).pathname });
     throw Errors.unauthorized("A valid admin token is required", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate-admin"' });
+  }
   return { kind: "root", actor: "admin" };
 }
 

@@ -128,6 +128,33 @@ scopes = ["proxy"]
     expect(unknown.stderr).toContain('No OAuth connection named "nope"');
   });
 
+  /** Opens a fresh connect link and returns the state the gateway sent to the provider. */
+  async function freshState(): Promise<string> {
+    const { url } = await gw.gw.oauth.startConnect("idp", "test");
+    const r = await fetch(url.replace("//localhost:", "//127.0.0.1:"), { redirect: "manual" });
+    return new URL(r.headers.get("location")!).searchParams.get("state")!;
+  }
+
+  test("the provider denying access shows a page, audits, and stores nothing", async () => {
+    const state = await freshState();
+    const r = await fetch(`${base}/oauth/callback?error=access_denied&error_description=user+said+no&state=${state}`);
+    expect(r.status).toBe(400);
+    expect(await r.text()).toContain("did not grant access (access_denied: user said no)");
+    expect(audit("oauth_connection.connect_failed").some((e) => (e.detail as { reason?: string })?.reason === "access_denied")).toBe(true);
+    // the state was consumed: replaying it fails
+    expect((await fetch(`${base}/oauth/callback?code=x&state=${state}`)).status).toBe(400);
+  });
+
+  test("a failed code exchange shows a page and audits; the existing grant is untouched", async () => {
+    const before = grantRow()!.access_token;
+    const state = await freshState();
+    const r = await fetch(`${base}/oauth/callback?code=not-a-real-code&state=${state}`);
+    expect(r.status).toBe(502);
+    expect(await r.text()).toContain("Exchanging the authorization code failed");
+    expect(audit("oauth_connection.connect_failed").some((e) => (e.detail as { reason?: string })?.reason === "invalid_grant")).toBe(true);
+    expect(grantRow()!.access_token).toBe(before);
+  });
+
   test("a callback with an unknown state is refused with a page and an audit event", async () => {
     const r = await fetch(`${base}/oauth/callback?code=x&state=forged`);
     expect(r.status).toBe(400);
@@ -165,9 +192,17 @@ scopes = ["proxy"]
     expect(gw.gw.oauth.status()[0]!.status).toBe("error");
   });
 
-  test("disconnect deletes the grant; nothing secret was logged", async () => {
-    const r = await gw.gw.oauth.disconnect("idp", "test");
-    expect(r.deleted).toBe(true);
+  test("disconnect (CLI) deletes the grant; audit and logs CLIs read the same database; nothing secret was logged", async () => {
+    const env = { IDP_SECRET: "client-secret-for-tests", HG_TOKEN: token };
+    const cfg = (gw as unknown as { configPath: string }).configPath;
+    const d = await runCli(["disconnect", "idp", "--config", cfg], { env });
+    expect(d.code).toBe(0);
+    expect(d.stdout).toContain("idp: grant deleted");
+    const a = await runCli(["audit", "--config", cfg, "--kind", "oauth_connection.refresh_failed"], { env });
+    expect(a.stdout).toContain("oauth_connection.refresh_failed\tsystem\tidp");
+    const l = await runCli(["logs", "--config", cfg, "--limit", "500"], { env });
+    expect(l.stdout).toMatch(/\tp\/api\tGET\t\/after-refresh\t200\t/);
+    expect(l.stdout).not.toContain(token);
     expect(grantRow()).toBeNull();
     expect((await call()).status).toBe(502);
     const logs = (gw as unknown as { lines: string[] }).lines.join("\n");

@@ -83,4 +83,15 @@ describe("store", () => {
     const file = Bun.file(path);
     expect(await file.text()).not.toContain("TOPSECRET");
   });
+
+  test("request logs: cursor paging and retention by rows and age", async () => {
+    const store = openStore({ path: ":memory:", log: memoryLogger().log, keyring: await keyring() });
+    const row = (at: number, path: string) => ({ at, project: "p", endpoint: "e", tokenId: null, method: "GET", path, status: 200, ms: 1, bytes: 2, provider: null, error: null });
+    const now = 10_000_000;
+    for (let i = 0; i < 10; i++) store.requestLogs.append(row(now - (10 - i) * 1000, `/r${i}`));
+    expect(store.requestLogs.list({ limit: 3 }).map((l) => l.path)).toEqual(["/r7", "/r8", "/r9"]);
+    // older than 5.5 s: r0..r4 go; then keep at most 3 rows: r5, r6 go
+    expect(store.requestLogs.prune(3, 5500, now)).toBe(7);
+    expect(store.requestLogs.list({}).map((l) => l.path)).toEqual(["/r7", "/r8", "/r9"]);
+  });
 });

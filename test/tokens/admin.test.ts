@@ -52,6 +52,7 @@ describe("API tokens", () => {
     expect(project.status).toBe(404);
     expect(((await project.json()) as { error: string }).error).toBe("project_not_found");
     expect((await admin("/admin/tokens", {}, "wrong")).status).toBe(401);
+    expect(gw.gw.store.audit.list({ kind: "admin.login_failed" }).at(-1)).toMatchObject({ subject: "/admin/tokens", actor: "127.0.0.1" });
   });
 
   test("a token with scope admin manages its own project's tokens only", async () => {
