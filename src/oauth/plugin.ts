@@ -37,8 +37,12 @@ export function oauthPlugin(gw: Gateway) {
     .get(
       "/oauth/callback",
       async ({ request }) => {
+        const query = new URL(request.url).searchParams;
+        // an upstream registered with /oauth/callback may also be serving the MCP gateway's per-user login
+        if (gw.store.mcp.pendingIdByUpstreamState(query.get("state") ?? "") !== null)
+          return new Response(null, { status: 302, headers: { location: `/upstream/callback?${query}`, "cache-control": "no-store" } });
         try {
-          const name = await gw.oauth.callback(new URL(request.url).searchParams);
+          const name = await gw.oauth.callback(query);
           return page(200, "Connected", `The connection "${name}" is connected. You can close this page.`);
         } catch (e) {
           if (e instanceof GatewayError) return page(e.status, "Not connected", e.message);

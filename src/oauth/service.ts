@@ -66,19 +66,49 @@ export class OAuthService {
   async authorizeUrl(link: string): Promise<URL> {
     const s = await this.gw.store.oauth.takeLink(link, Date.now());
     if (!s) throw new GatewayError("invalid_link", "This connect link is unknown, expired or already used; start again with `hubgate connect`", 400);
-    const conn = this.connection(s.connection);
+    return this.buildAuthorizeUrl(this.connection(s.connection), s.redirectUri, s.state, s.codeVerifier);
+  }
+
+  /** The provider's authorize URL for a connection (PKCE S256 when the connection uses it). */
+  buildAuthorizeUrl(conn: ConnectionRoute, redirectUri: string, state: string, codeVerifier: string | null): URL {
     const url = new URL(conn.authorizationUrl);
     url.searchParams.set("response_type", "code");
     url.searchParams.set("client_id", conn.clientId);
-    url.searchParams.set("redirect_uri", s.redirectUri);
-    url.searchParams.set("state", s.state);
+    url.searchParams.set("redirect_uri", redirectUri);
+    url.searchParams.set("state", state);
     if (conn.scopes.length) url.searchParams.set("scope", conn.scopes.join(conn.scopeSeparator));
-    if (s.codeVerifier) {
-      url.searchParams.set("code_challenge", createHash("sha256").update(s.codeVerifier).digest("base64url"));
+    if (codeVerifier) {
+      url.searchParams.set("code_challenge", createHash("sha256").update(codeVerifier).digest("base64url"));
       url.searchParams.set("code_challenge_method", "S256");
     }
     for (const [k, v] of Object.entries(conn.extraAuthorizeParams)) url.searchParams.set(k, v);
     return url;
+  }
+
+  /** For flows other than the operator's connect link (the MCP gateway's per-user upstream login). */
+  beginAuthorization(connectionName: string, redirectUri: string): { url: URL; state: string; verifier: string | null } {
+    const conn = this.connection(connectionName);
+    const state = random();
+    const verifier = conn.pkce ? random(48) : null;
+    return { url: this.buildAuthorizeUrl(conn, redirectUri, state, verifier), state, verifier };
+  }
+
+  /** Exchange a code and store the grant under `grantKey` (a connection name, or a per-user key). */
+  async completeAuthorization(connectionName: string, grantKey: string, code: string, redirectUri: string, verifier: string | null): Promise<void> {
+    const conn = this.connection(connectionName);
+    const t = await exchangeCode(conn, code, redirectUri, verifier);
+    const now = Date.now();
+    await this.gw.store.oauth.saveGrant({
+      connection: grantKey,
+      accessToken: t.accessToken,
+      refreshToken: t.refreshToken,
+      tokenType: t.tokenType,
+      scopes: this.scopesOf(t, conn),
+      expiresAt: t.expiresIn === null ? null : now + t.expiresIn * 1000,
+      connectedAt: now,
+      refreshedAt: null,
+      lastError: null,
+    });
   }
 
   /** GET /oauth/callback: exchange the code; returns the connection name. Errors are GatewayErrors with a page-ready message. */
@@ -128,22 +158,24 @@ export class OAuthService {
   }
 
   /** The access token to inject, refreshed first when it expires within 60 s (one refresh at a time per connection). */
-  async accessToken(name: string): Promise<string> {
+  async accessToken(name: string, grantKey = name, opts: { force?: boolean } = {}): Promise<string> {
     const failed = (why: string) => new GatewayError("oauth_connection_failed", `Upstream OAuth connection failed: ${why}`, 502);
-    const grant = await this.gw.store.oauth.grant(name);
+    const grant = await this.gw.store.oauth.grant(grantKey);
     if (!grant) throw failed(`"${name}" is not connected (run \`hubgate connect ${name}\`)`);
-    if (grant.expiresAt === null || grant.expiresAt - Date.now() > REFRESH_MARGIN_MS) return grant.accessToken;
-    return this.gw.state.flights.run(`oauth-refresh:${name}`, () => this.refresh(name, failed));
+    if (!opts.force && (grant.expiresAt === null || grant.expiresAt - Date.now() > REFRESH_MARGIN_MS)) return grant.accessToken;
+    // one refresh per grant at a time: providers such as GitHub issue single-use refresh tokens
+    return this.gw.state.flights.run(`oauth-refresh:${grantKey}`, () => this.refresh(name, grantKey, failed, opts.force ? grant.accessToken : null));
   }
 
-  private async refresh(name: string, failed: (why: string) => GatewayError): Promise<string> {
+  private async refresh(name: string, grantKey: string, failed: (why: string) => GatewayError, staleToken: string | null): Promise<string> {
     // re-read inside the flight: a refresh that just finished elsewhere already did the work
-    const grant = await this.gw.store.oauth.grant(name);
+    const grant = await this.gw.store.oauth.grant(grantKey);
     if (!grant) throw failed(`"${name}" is not connected`);
-    if (grant.expiresAt === null || grant.expiresAt - Date.now() > REFRESH_MARGIN_MS) return grant.accessToken;
+    const fresh = staleToken === null ? grant.expiresAt === null || grant.expiresAt - Date.now() > REFRESH_MARGIN_MS : grant.accessToken !== staleToken;
+    if (fresh) return grant.accessToken;
     const conn = this.connection(name);
     if (!grant.refreshToken) {
-      this.refreshFailed(name, "no_refresh_token");
+      this.refreshFailed(grantKey, "no_refresh_token");
       throw failed(`the access token of "${name}" expired and the provider issued no refresh token; reconnect`);
     }
     try {
@@ -159,11 +191,11 @@ export class OAuthService {
         refreshedAt: now,
         lastError: null,
       });
-      this.gw.store.audit.append({ kind: "oauth_connection.refreshed", actor: "system", subject: name, detail: { rotated: t.refreshToken !== null } });
+      this.gw.store.audit.append({ kind: "oauth_connection.refreshed", actor: "system", subject: grantKey, detail: { rotated: t.refreshToken !== null } });
       return t.accessToken;
     } catch (e) {
       const reason = e instanceof OAuthError ? e.error : "refresh_failed";
-      this.refreshFailed(name, reason);
+      this.refreshFailed(grantKey, reason);
       throw failed(`refreshing "${name}" failed (${reason}); reconnect with \`hubgate connect ${name}\``);
     }
   }

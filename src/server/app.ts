@@ -12,6 +12,7 @@ import { docsPlugin } from "../docs/plugin.ts";
 import { endpointsPlugin } from "../endpoints/plugin.ts";
 import { githubPlugin } from "../github/plugin.ts";
 import { oauthPlugin } from "../oauth/plugin.ts";
+import { mcpPlugin } from "../mcp/plugin.ts";
 import { oauthAdminPlugin } from "../oauth/admin.ts";
 import { tokensAdminPlugin } from "../tokens/admin.ts";
 import { logsAdminPlugin } from "../endpoints/admin.ts";
@@ -78,6 +79,7 @@ export function createApp(gw: Gateway) {
     .use(tokensAdminPlugin(gw))
     .use(oauthAdminPlugin(gw))
     .use(logsAdminPlugin(gw))
+    .use(mcpPlugin(gw))
     .use(oauthPlugin(gw))
     .use(endpointsPlugin(gw))
     .use(githubPlugin(gw));

@@ -11,6 +11,7 @@ import { apiTokenRepo, type ApiTokenRepo } from "./apitokens.ts";
 import { sealedKvRepo, type SealedKvRepo } from "./sealedkv.ts";
 import { oauthRepo, type OAuthRepo } from "./oauth.ts";
 import { requestLogRepo, type RequestLogRepo } from "./requestlogs.ts";
+import { mcpRepo, type McpRepo } from "./mcp.ts";
 
 export interface MetaRepo {
   get(key: string): string | null;
@@ -25,6 +26,7 @@ export interface Store {
   readonly meta: MetaRepo;
   readonly oauth: OAuthRepo;
   readonly requestLogs: RequestLogRepo;
+  readonly mcp: McpRepo;
   /** the underlying database, for repositories of later features and for rekey */
   readonly db: Database;
   readonly keyring: Keyring;
@@ -50,6 +52,7 @@ export function openStore(opts: { path: string; log: Logger; keyring: Keyring })
     sealedKv: sealedKvRepo(db, opts.keyring),
     oauth: oauthRepo(db, opts.keyring),
     requestLogs: requestLogRepo(db),
+    mcp: mcpRepo(db, opts.keyring),
     meta,
     schemaVersion: () => schemaVersion(db),
     ping() {
@@ -77,3 +80,4 @@ export type { ApiTokenRepo, ApiTokenRow, NewApiToken } from "./apitokens.ts";
 export type { SealedKvRepo } from "./sealedkv.ts";
 export type { OAuthRepo, Grant, GrantInfo, ConnectState } from "./oauth.ts";
 export type { RequestLogRepo, RequestLog, NewRequestLog } from "./requestlogs.ts";
+export type { McpRepo, McpToken, McpPending } from "./mcp.ts";

@@ -99,6 +99,58 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX request_logs_at ON request_logs (at);
     `,
   },
+  {
+    version: 3,
+    name: "MCP authorization server: clients, consents, pending authorizations, codes, tokens",
+    sql: `
+      CREATE TABLE mcp_clients (
+        client_id TEXT PRIMARY KEY,
+        secret_hash TEXT,
+        metadata TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE mcp_consents (
+        username TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        granted_at INTEGER NOT NULL,
+        PRIMARY KEY (username, client_id, resource)
+      );
+      CREATE TABLE mcp_pending (
+        id TEXT PRIMARY KEY,
+        request TEXT NOT NULL,
+        username TEXT,
+        csrf TEXT NOT NULL,
+        upstream_state TEXT UNIQUE,
+        upstream_verifier TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE mcp_codes (
+        code_hash TEXT PRIMARY KEY,
+        request TEXT NOT NULL,
+        username TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      );
+      CREATE TABLE mcp_tokens (
+        token_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        family TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        code_hash TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        rotated_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE INDEX mcp_tokens_family ON mcp_tokens (family);
+      CREATE INDEX mcp_tokens_code ON mcp_tokens (code_hash);
+    `,
+  },
 ];
 
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
@@ -106,6 +158,7 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: "oauth_grants", column: "access_token", pk: ["connection"] },
   { table: "oauth_grants", column: "refresh_token", pk: ["connection"] },
   { table: "oauth_states", column: "code_verifier", pk: ["state"] },
+  { table: "mcp_pending", column: "upstream_verifier", pk: ["id"] },
 ];
 
 /** The additional authenticated data of a sealed column value: table, column and primary key. */

@@ -1,0 +1,151 @@
+/**
+ * GET /authorize → gateway login → consent (once per user, client and resource) → upstream login
+ * (per user, with its own state and PKCE) → /upstream/callback → a gateway authorization code
+ * (single use, 60 s, bound to client, redirect URI, PKCE challenge and resource) with `iss` (RFC 9207).
+ * Errors before the redirect URI is trusted are pages; after, they go back to the client.
+ */
+import { randomBytes, createHash } from "node:crypto";
+import type { Gateway } from "../server/gateway.ts";
+import { GatewayError } from "../core/errors.ts";
+import { safeEqual } from "../crypto/compare.ts";
+import { lookupClient } from "./clients.ts";
+import { consentPage, errorPage, loginPage, PAGE_HEADERS } from "./pages.ts";
+import { defaultResource, issuer, normalizeResource, upstreamForResource } from "./resources.ts";
+
+const PENDING_TTL_MS = 10 * 60_000;
+const CODE_TTL_MS = 60_000;
+const rand = (n = 32) => randomBytes(n).toString("base64url");
+export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+export const upstreamGrantKey = (user: string, upstream: string) => `mcp:${user}:${upstream}`;
+
+const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_HEADERS });
+const redirect = (url: string) => new Response(null, { status: 302, headers: { location: url, "cache-control": "no-store", "referrer-policy": "no-referrer" } });
+
+export class McpAuthorizer {
+  constructor(private readonly gw: Gateway) {}
+
+  private back(req: Record<string, string>, params: Record<string, string>): Response {
+    const u = new URL(req.redirect_uri!);
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    if (req.state) u.searchParams.set("state", req.state);
+    u.searchParams.set("iss", issuer(this.gw.routes.current()));
+    return redirect(u.href);
+  }
+
+  async authorize(q: URLSearchParams): Promise<Response> {
+    const t = this.gw.routes.current();
+    const clientId = q.get("client_id") ?? "";
+    const client = clientId ? await lookupClient(this.gw, clientId).catch(() => null) : null;
+    if (!client) return html(errorPage("Unknown client", "This application is not registered with the gateway."), 400);
+    const redirectUri = q.get("redirect_uri") ?? "";
+    // exact match only: no prefix, no normalisation
+    if (!client.redirect_uris.includes(redirectUri)) return html(errorPage("Redirect not allowed", "The redirect_uri does not exactly match one the application registered."), 400);
+    const req: Record<string, string> = { client_id: clientId, redirect_uri: redirectUri, state: q.get("state") ?? "" };
+    if (q.get("response_type") !== "code") return this.back(req, { error: "unsupported_response_type", error_description: "only response_type=code" });
+    const challenge = q.get("code_challenge") ?? "";
+    if (!challenge || q.get("code_challenge_method") !== "S256" || !/^[A-Za-z0-9_-]{43,128}$/.test(challenge))
+      return this.back(req, { error: "invalid_request", error_description: "PKCE with code_challenge_method=S256 is required" });
+    const resource = q.get("resource") ? normalizeResource(q.get("resource")!) : defaultResource(t);
+    const target = resource ? upstreamForResource(t, resource) : null;
+    if (!resource || !target) return this.back(req, { error: "invalid_target", error_description: "resource is not an MCP server this gateway serves" });
+    const scope = (q.get("scope") ?? "mcp").split(" ").filter(Boolean);
+    if (scope.some((s) => s !== "mcp" && s !== "offline_access")) return this.back(req, { error: "invalid_scope", error_description: "supported scopes: mcp offline_access" });
+    Object.assign(req, { code_challenge: challenge, resource, upstream: target.name === "" ? target.upstream.name : target.name, scope: [...new Set(["mcp", ...scope])].join(" ") });
+    const id = rand();
+    const csrf = rand();
+    this.gw.store.mcp.createPending({ id, request: req, csrf, createdAt: Date.now(), expiresAt: Date.now() + PENDING_TTL_MS });
+    return html(loginPage(id, csrf, client.client_name ?? clientId));
+  }
+
+  private async pendingOr(form: URLSearchParams) {
+    const p = await this.gw.store.mcp.pending(form.get("id") ?? "");
+    if (!p || !safeEqual(form.get("csrf") ?? "", p.csrf)) throw new GatewayError("invalid_request", "This sign-in expired or the form was not ours; start again from the application.", 400);
+    return p;
+  }
+
+  async login(form: URLSearchParams, ip: string): Promise<Response> {
+    const p = await this.pendingOr(form);
+    const client = await lookupClient(this.gw, p.request.client_id!);
+    const username = (form.get("username") ?? "").trim();
+    const limit = await Promise.all([
+      this.gw.state.rateCounter.hit(`mcp-login:user:${username.toLowerCase()}`, 5, 60_000),
+      this.gw.state.rateCounter.hit(`mcp-login:ip:${ip}`, 20, 60_000),
+    ]);
+    if (limit.some((l) => !l.allowed)) {
+      this.gw.store.audit.append({ kind: "mcp.login_throttled", actor: ip, subject: username });
+      return new Response(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Too many attempts; wait a minute."), { status: 429, headers: { ...PAGE_HEADERS, "retry-after": "60" } });
+    }
+    const user = this.gw.config.mcp.users.find((u) => u.username === username);
+    // verify against a dummy hash when the user is unknown, so timing does not reveal which names exist
+    const ok = await Bun.password.verify(form.get("password") ?? "", user?.password_hash ?? DUMMY_HASH).catch(() => false);
+    if (!user || !ok) {
+      this.gw.store.audit.append({ kind: "mcp.login_failed", actor: ip, subject: username });
+      return html(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Wrong user name or password."), 401);
+    }
+    this.gw.store.audit.append({ kind: "mcp.login", actor: ip, subject: username, detail: { client_id: p.request.client_id } });
+    this.gw.store.mcp.setPendingUser(p.id, username);
+    if (this.gw.store.mcp.hasConsent(username, p.request.client_id!, p.request.resource!)) return this.upstreamStep(p.id);
+    const redirectHost = new URL(p.request.redirect_uri!).host || p.request.redirect_uri!;
+    return html(consentPage(p.id, p.csrf, { name: client?.client_name ?? p.request.client_id!, redirectHost }, p.request.resource!, username));
+  }
+
+  async consent(form: URLSearchParams): Promise<Response> {
+    const p = await this.pendingOr(form);
+    if (!p.username) throw new GatewayError("invalid_request", "Sign in first.", 400);
+    if (form.get("decision") !== "allow") {
+      this.gw.store.mcp.deletePending(p.id);
+      this.gw.store.audit.append({ kind: "mcp.consent_denied", actor: p.username, subject: p.request.client_id });
+      return this.back(p.request, { error: "access_denied", error_description: "the user denied access" });
+    }
+    this.gw.store.mcp.grantConsent(p.username, p.request.client_id!, p.request.resource!);
+    this.gw.store.audit.append({ kind: "mcp.consent", actor: p.username, subject: p.request.client_id, detail: { resource: p.request.resource } });
+    return this.upstreamStep(p.id);
+  }
+
+  /** Screen 2: the user's own upstream login, unless the upstream needs none. */
+  private async upstreamStep(id: string): Promise<Response> {
+    const p = (await this.gw.store.mcp.pending(id))!;
+    const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream!);
+    if (!upstream?.oauthConnection) return this.issueCode(id);
+    const begin = this.gw.oauth.beginAuthorization(upstream.oauthConnection, `${issuer(this.gw.routes.current())}/upstream/callback`);
+    await this.gw.store.mcp.setPendingUpstream(id, begin.state, begin.verifier);
+    return redirect(begin.url.href);
+  }
+
+  /** Does this state belong to an MCP authorization in progress? (/oauth/callback serves both flows.) */
+  ownsState(state: string | null): boolean {
+    return state !== null && this.gw.store.mcp.pendingIdByUpstreamState(state) !== null;
+  }
+
+  async upstreamCallback(q: URLSearchParams): Promise<Response> {
+    const id = this.gw.store.mcp.pendingIdByUpstreamState(q.get("state") ?? "");
+    const p = id ? await this.gw.store.mcp.pending(id) : null;
+    if (!p || !p.username) return html(errorPage("Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application."), 400);
+    const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream!);
+    if (q.get("error") || !q.get("code") || !upstream?.oauthConnection) {
+      this.gw.store.mcp.deletePending(p.id);
+      this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor: p.username, subject: p.request.upstream, detail: { reason: q.get("error") ?? "no_code" } });
+      return this.back(p.request, { error: "access_denied", error_description: "the upstream sign-in did not succeed" });
+    }
+    try {
+      await this.gw.oauth.completeAuthorization(upstream.oauthConnection, upstreamGrantKey(p.username, upstream.name), q.get("code")!, `${issuer(this.gw.routes.current())}/upstream/callback`, p.upstreamVerifier);
+    } catch (e) {
+      this.gw.store.mcp.deletePending(p.id);
+      this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor: p.username, subject: upstream.name, detail: { reason: e instanceof Error ? e.message : "exchange_failed" } });
+      return this.back(p.request, { error: "server_error", error_description: "the upstream token exchange failed" });
+    }
+    this.gw.store.audit.append({ kind: "mcp.upstream_connected", actor: p.username, subject: upstream.name });
+    return this.issueCode(p.id);
+  }
+
+  private async issueCode(id: string): Promise<Response> {
+    const p = (await this.gw.store.mcp.pending(id))!;
+    this.gw.store.mcp.deletePending(id);
+    const code = rand();
+    this.gw.store.mcp.saveCode(sha256(code), p.request, p.username!, Date.now() + CODE_TTL_MS);
+    return this.back(p.request, { code });
+  }
+}
+
+// argon2id of a random string: verify() against it takes as long as against a real hash, and never matches
+const DUMMY_HASH = await Bun.password.hash(randomBytes(16).toString("hex"), { algorithm: "argon2id" });

@@ -1,0 +1,106 @@
+/** Routes of the MCP OAuth gateway: discovery, registration, authorization, tokens, and the proxied MCP servers. */
+import { Elysia } from "elysia";
+import type { Gateway } from "../server/gateway.ts";
+import { GatewayError } from "../core/errors.ts";
+import { McpAuthorizer } from "./authorize.ts";
+import { register } from "./clients.ts";
+import { oauthError } from "./errors.ts";
+import { errorPage, PAGE_HEADERS } from "./pages.ts";
+import { McpProxy } from "./proxy.ts";
+import { issuer, resourceFor, SCOPES } from "./resources.ts";
+import { revokeEndpoint, tokenEndpoint } from "./tokens.ts";
+
+const CORS = { "access-control-allow-origin": "*", "cache-control": "no-store" };
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...CORS, ...headers } });
+
+async function form(request: Request): Promise<URLSearchParams> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/x-www-form-urlencoded")) throw oauthError("invalid_request", "expected application/x-www-form-urlencoded");
+  return new URLSearchParams(await request.text());
+}
+
+export function mcpPlugin(gw: Gateway) {
+  const auth = new McpAuthorizer(gw);
+  const proxy = new McpProxy(gw);
+  const detail = (summary: string) => ({ tags: ["mcp"], summary });
+
+  const asMetadata = () => {
+    const iss = issuer(gw.routes.current());
+    return {
+      issuer: iss,
+      authorization_endpoint: `${iss}/authorize`,
+      token_endpoint: `${iss}/token`,
+      registration_endpoint: `${iss}/register`,
+      revocation_endpoint: `${iss}/revoke`,
+      response_types_supported: ["code"],
+      response_modes_supported: ["query"],
+      grant_types_supported: ["authorization_code", "refresh_token"],
+      code_challenge_methods_supported: ["S256"],
+      token_endpoint_auth_methods_supported: ["none", "client_secret_post", "client_secret_basic"],
+      revocation_endpoint_auth_methods_supported: ["none", "client_secret_post", "client_secret_basic"],
+      scopes_supported: [...SCOPES],
+      client_id_metadata_document_supported: true,
+      authorization_response_iss_parameter_supported: true,
+    };
+  };
+  const prMetadata = (name: string) => {
+    const t = gw.routes.current();
+    if (!t.mcpUpstreams.has(name)) throw new GatewayError("not_found", "No such protected resource", 404);
+    return { resource: resourceFor(t, name), authorization_servers: [issuer(t)], scopes_supported: ["mcp"], bearer_methods_supported: ["header"], resource_name: `hubgate MCP ${name || "(default)"}` };
+  };
+  const oauthJson = async (fn: () => Promise<unknown>) => {
+    try {
+      return json(await fn());
+    } catch (e) {
+      if (e instanceof GatewayError) return json({ error: e.code, error_description: e.message }, e.status, e.headers);
+      throw e;
+    }
+  };
+  const page = async (fn: () => Promise<Response>) => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof GatewayError) return new Response(errorPage("Cannot continue", e.message), { status: e.status, headers: PAGE_HEADERS });
+      throw e;
+    }
+  };
+
+  return new Elysia({ name: "hubgate-mcp" })
+    .get("/.well-known/oauth-authorization-server", () => json(asMetadata()), { detail: detail("RFC 8414 authorization server metadata") })
+    .get("/.well-known/openid-configuration", () => json(asMetadata()), { detail: detail("Same metadata at the OpenID path") })
+    .get("/.well-known/oauth-protected-resource", () => json(prMetadata("")), { detail: detail("RFC 9728 metadata of the default MCP resource") })
+    .get("/.well-known/oauth-protected-resource/mcp", () => json(prMetadata("")), { detail: detail("RFC 9728 metadata of /mcp") })
+    .get("/.well-known/oauth-protected-resource/mcp/:name", ({ params }) => json(prMetadata(params.name)), { detail: detail("RFC 9728 metadata of /mcp/<name>") })
+    .post(
+      "/register",
+      async ({ request }) =>
+        oauthJson(async () => {
+          let body: unknown;
+          try {
+            body = JSON.parse(await request.text());
+          } catch {
+            throw oauthError("invalid_client_metadata", "the body must be a JSON object");
+          }
+          if (typeof body !== "object" || body === null || Array.isArray(body)) throw oauthError("invalid_client_metadata", "the body must be a JSON object");
+          return register(gw, body as Record<string, unknown>);
+        }).then((r) => (r.status === 200 ? new Response(r.body, { status: 201, headers: r.headers }) : r)),
+      { parse: "none", detail: detail("RFC 7591 dynamic client registration") },
+    )
+    .get("/authorize", ({ request }) => page(() => auth.authorize(new URL(request.url).searchParams)), { detail: detail("Authorization endpoint: gateway login, consent, upstream login") })
+    .post("/authorize/login", ({ request }) => page(async () => auth.login(await form(request), gw.clientAddress(request))), { parse: "none", detail: detail("Gateway login form") })
+    .post("/authorize/consent", ({ request }) => page(async () => auth.consent(await form(request))), { parse: "none", detail: detail("Consent form") })
+    .get("/upstream/callback", ({ request }) => page(() => auth.upstreamCallback(new URL(request.url).searchParams)), { detail: detail("Upstream OAuth redirect URI of the MCP flow") })
+    .post("/token", ({ request }) => oauthJson(async () => tokenEndpoint(gw, request, await form(request))), { parse: "none", detail: detail("Token endpoint") })
+    .post(
+      "/revoke",
+      ({ request }) =>
+        oauthJson(async () => {
+          await revokeEndpoint(gw, request, await form(request));
+          return {};
+        }),
+      { parse: "none", detail: detail("RFC 7009 revocation") },
+    )
+    .all("/mcp", ({ request }) => proxy.handle(request, ""), { parse: "none", detail: detail("The default MCP server (Streamable HTTP)") })
+    .all("/mcp/:name", ({ request, params }) => proxy.handle(request, params.name), { parse: "none", detail: detail("A declared MCP server (Streamable HTTP)") });
+}

@@ -1,0 +1,146 @@
+/**
+ * The resource server: POST|GET|DELETE /mcp[/<name>]. A gateway access token whose audience is this
+ * resource; the user's own upstream token injected (refreshed when near expiry, and once more on an
+ * upstream 401); both MCP transport generations carried unchanged — the session-based 2025 shape
+ * (Mcp-Session-Id, GET streams, DELETE, Last-Event-ID) and the stateless 2026-07-28 shape (Mcp-Method
+ * and Mcp-Name routing headers, checked against the JSON-RPC body) — with streams passed unbuffered.
+ */
+import type { Gateway } from "../server/gateway.ts";
+import { GatewayError } from "../core/errors.ts";
+import { forward } from "../proxy/forward.ts";
+import { bearerOf } from "../tokens/verify.ts";
+import type { McpUpstreamRoute } from "./compile.ts";
+import { filterJson, filterSse, hasToolFilter, toolAllowed, type RpcMessage } from "./filter.ts";
+import { metadataUrlFor, normalizeResource, resourceFor } from "./resources.ts";
+import { verifyAccessToken } from "./tokens.ts";
+import { upstreamGrantKey } from "./authorize.ts";
+
+const rpcError = (id: RpcMessage["id"], code: number, message: string, status = 200) =>
+  new Response(JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: { code, message } }), { status, headers: { "content-type": "application/json" } });
+
+export class McpProxy {
+  constructor(private readonly gw: Gateway) {}
+
+  private unauthorized(name: string, error: string | null, description: string): GatewayError {
+    const t = this.gw.routes.current();
+    const params = [`resource_metadata="${metadataUrlFor(t, name)}"`, `scope="mcp"`];
+    if (error) params.push(`error="${error}"`, `error_description="${description}"`);
+    return new GatewayError(error ?? "unauthorized", description, 401, { headers: { "www-authenticate": `Bearer ${params.join(", ")}` } });
+  }
+
+  async handle(request: Request, name: string): Promise<Response> {
+    const t = this.gw.routes.current();
+    const upstream = t.mcpUpstreams.get(name);
+    if (!upstream) throw new GatewayError("not_found", `No MCP server named "${name}"`, 404);
+    if (!["POST", "GET", "DELETE"].includes(request.method)) throw new GatewayError("method_not_allowed", "MCP uses POST, GET and DELETE", 405, { headers: { allow: "POST, GET, DELETE" } });
+    const origin = request.headers.get("origin");
+    if (origin && origin !== t.publicUrl.origin) throw new GatewayError("forbidden_origin", "Origin not allowed (DNS-rebinding protection)", 403);
+    const raw = bearerOf(request);
+    if (!raw) throw this.unauthorized(name, null, "A gateway access token is required");
+    const token = verifyAccessToken(this.gw, raw);
+    if (!token) throw this.unauthorized(name, "invalid_token", "The access token is invalid, expired or revoked");
+    if (token.resource !== normalizeResource(resourceFor(t, name))) throw this.unauthorized(name, "invalid_token", "The access token was issued for another resource");
+    if (!token.scope.split(" ").includes("mcp"))
+      throw new GatewayError("insufficient_scope", "The token lacks scope mcp", 403, { headers: { "www-authenticate": `Bearer error="insufficient_scope", scope="mcp", resource_metadata="${metadataUrlFor(t, name)}"` } });
+
+    const started = performance.now();
+    let text: string | null = null;
+    let messages: RpcMessage[] = [];
+    if (request.method === "POST") {
+      text = await request.text();
+      try {
+        const v = JSON.parse(text) as RpcMessage | RpcMessage[];
+        messages = Array.isArray(v) ? v : [v];
+      } catch {
+        messages = [];
+      }
+      const refused = this.check(upstream, request, messages);
+      if (refused) return refused;
+    }
+    const rpc = messages.map((m) => m.method).filter(Boolean).join(",");
+    const tool = messages.find((m) => m.method === "tools/call")?.params?.name;
+    const listIds = new Set(messages.filter((m) => m.method === "tools/list" && m.id !== undefined).map((m) => String(m.id)));
+
+    const filtering = hasToolFilter(upstream) && listIds.size > 0;
+    const send = async (force: boolean) => {
+      // a body the gateway must read and rewrite is asked for uncompressed
+      const headers: Record<string, string> = filtering ? { "accept-encoding": "identity" } : {};
+      if (upstream.oauthConnection) headers.authorization = `Bearer ${await this.upstreamToken(upstream, name, token.username, force)}`;
+      return forward(request, upstream.url, { timeoutMs: upstream.timeoutMs, allowPrivate: upstream.allowPrivate, signal: request.signal, headers, ...(text !== null ? { body: text } : {}) });
+    };
+    let res = await send(false);
+    if (res.status === 401 && upstream.oauthConnection) res = await send(true); // the upstream revoked or expired it early
+    if (res.status === 401) {
+      this.lost(upstream, token.username, "upstream_401");
+      throw this.unauthorized(name, "invalid_token", "The upstream grant is no longer valid; sign in again");
+    }
+    res.headers.delete("www-authenticate");
+    if (filtering) res = this.filtered(upstream, res, listIds);
+    this.gw.holdOpen(request, res);
+    this.gw.store.requestLogs.append({
+      at: Date.now(),
+      project: "mcp",
+      endpoint: upstream.name,
+      tokenId: token.clientId,
+      method: request.method,
+      path: [rpc || "-", typeof tool === "string" ? tool : ""].filter(Boolean).join(" "),
+      status: res.status,
+      ms: Math.round(performance.now() - started),
+      bytes: null,
+      provider: request.headers.get("mcp-protocol-version"),
+      error: null,
+    });
+    return res;
+  }
+
+  /** Header/body agreement (2026-07-28 routing headers) and the tool policy; a Response when refused. */
+  private check(upstream: McpUpstreamRoute, request: Request, messages: RpcMessage[]): Response | null {
+    const hMethod = request.headers.get("mcp-method");
+    const hName = request.headers.get("mcp-name");
+    if (hMethod !== null || hName !== null) {
+      const m = messages.length === 1 ? messages[0]! : null;
+      const bodyName = m?.method === "resources/read" ? m.params?.uri : m?.params?.name;
+      if (!m || (hMethod !== null && hMethod !== m.method) || (hName !== null && hName !== bodyName))
+        return rpcError(m?.id, -32600, "Mcp-Method / Mcp-Name headers do not match the JSON-RPC body", 400);
+    }
+    for (const m of messages) {
+      if (m.method !== "tools/call") continue;
+      const tool = typeof m.params?.name === "string" ? m.params.name : "";
+      if (!toolAllowed(upstream, tool)) return rpcError(m.id, -32602, `Tool "${tool}" is not available through this gateway`);
+    }
+    return null;
+  }
+
+  private async upstreamToken(upstream: McpUpstreamRoute, route: string, user: string, force: boolean): Promise<string> {
+    try {
+      return await this.gw.oauth.accessToken(upstream.oauthConnection!, upstreamGrantKey(user, upstream.name), { force });
+    } catch (e) {
+      this.lost(upstream, user, e instanceof GatewayError ? e.code : "error");
+      throw this.unauthorized(route, "invalid_token", "The upstream grant is gone (revoked or expired); sign in again");
+    }
+  }
+
+  private lost(upstream: McpUpstreamRoute, user: string, reason: string): void {
+    this.gw.store.audit.append({ kind: "mcp.upstream_grant_lost", actor: user, subject: upstream.name, detail: { reason } });
+  }
+
+  private filtered(upstream: McpUpstreamRoute, res: Response, listIds: Set<string>): Response {
+    const type = res.headers.get("content-type") ?? "";
+    const headers = new Headers(res.headers);
+    headers.delete("content-length");
+    if (type.startsWith("text/event-stream") && res.body) return new Response(filterSse(upstream, res.body, listIds), { status: res.status, headers });
+    if (type.includes("json") && res.body) {
+      const body = res.text().then((t) => filterJson(upstream, t, listIds));
+      return new Response(
+        new ReadableStream({
+          async start(c) {
+            c.enqueue(new TextEncoder().encode(await body));
+            c.close();
+          },
+        }),
+        { status: res.status, headers },
+      );
+    }
+    return res;
+  }
+}

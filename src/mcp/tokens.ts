@@ -1,0 +1,119 @@
+/**
+ * POST /token and POST /revoke of the MCP authorization server, and access-token verification for
+ * the resource server. Tokens are opaque random strings (hgm_at_… / hgm_rt_…), stored as SHA-256
+ * hashes with their user, client, audience (resource), scope and family. Refresh tokens rotate on
+ * every use; presenting a rotated one again revokes the whole family, except within a short grace
+ * window after rotation (a client retrying a refresh whose response it lost): then the pair issued by
+ * the lost rotation is revoked and a new pair is issued.
+ */
+import { randomBytes, randomUUID, createHash } from "node:crypto";
+import type { Gateway } from "../server/gateway.ts";
+import { durationMs } from "../config/types.ts";
+import type { McpToken } from "../store/index.ts";
+import { authenticateClient, type ClientInfo } from "./clients.ts";
+import { oauthError } from "./errors.ts";
+import { normalizeResource } from "./resources.ts";
+import { sha256 } from "./authorize.ts";
+
+export const REFRESH_GRACE_MS = 30_000;
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  refresh_token?: string;
+  scope: string;
+}
+
+function issue(gw: Gateway, client: ClientInfo, base: { username: string; resource: string; scope: string; family: string; codeHash: string | null }): TokenResponse {
+  const mcp = gw.config.mcp;
+  const now = Date.now();
+  const accessTtl = durationMs(mcp.access_token_ttl);
+  const access = `hgm_at_${randomBytes(32).toString("base64url")}`;
+  gw.store.mcp.saveToken({ tokenHash: sha256(access), kind: "access", clientId: client.client_id, createdAt: now, expiresAt: now + accessTtl, ...base });
+  const out: TokenResponse = { access_token: access, token_type: "Bearer", expires_in: Math.round(accessTtl / 1000), scope: base.scope };
+  if (client.grant_types.includes("refresh_token")) {
+    const refresh = `hgm_rt_${randomBytes(32).toString("base64url")}`;
+    gw.store.mcp.saveToken({ tokenHash: sha256(refresh), kind: "refresh", clientId: client.client_id, createdAt: now, expiresAt: now + durationMs(mcp.refresh_token_ttl), ...base });
+    out.refresh_token = refresh;
+  }
+  return out;
+}
+
+export async function tokenEndpoint(gw: Gateway, request: Request, form: URLSearchParams): Promise<TokenResponse> {
+  const client = await authenticateClient(gw, request, form);
+  const grant = form.get("grant_type");
+  if (grant === "authorization_code") return codeGrant(gw, client, form);
+  if (grant === "refresh_token") return refreshGrant(gw, client, form);
+  throw oauthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token");
+}
+
+function codeGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): TokenResponse {
+  const code = form.get("code") ?? "";
+  const codeHash = sha256(code);
+  const c = gw.store.mcp.takeCode(codeHash);
+  if (!c) throw oauthError("invalid_grant", "unknown authorization code");
+  if (c.reused) {
+    // RFC 6749 §4.1.2 / OAuth 2.1: a code used twice revokes what it issued
+    const n = gw.store.mcp.revokeByCode(codeHash, Date.now());
+    gw.store.audit.append({ kind: "mcp.code_reused", subject: client.client_id, detail: { revoked: n } });
+    throw oauthError("invalid_grant", "authorization code already used");
+  }
+  if (c.expiresAt <= Date.now()) throw oauthError("invalid_grant", "authorization code expired");
+  const r = c.request;
+  if (r.client_id !== client.client_id) throw oauthError("invalid_grant", "the code was issued to another client");
+  if (form.get("redirect_uri") !== r.redirect_uri) throw oauthError("invalid_grant", "redirect_uri does not match the authorization request");
+  const verifier = form.get("code_verifier") ?? "";
+  if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || createHash("sha256").update(verifier).digest("base64url") !== r.code_challenge)
+    throw oauthError("invalid_grant", "PKCE verification failed");
+  const resource = form.get("resource");
+  if (resource && normalizeResource(resource) !== r.resource) throw oauthError("invalid_target", "resource differs from the authorization request");
+  gw.store.audit.append({ kind: "mcp.token_issued", actor: c.username, subject: client.client_id, detail: { resource: r.resource } });
+  return issue(gw, client, { username: c.username, resource: r.resource!, scope: r.scope!, family: randomUUID(), codeHash });
+}
+
+function refreshGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): TokenResponse {
+  const t = gw.store.mcp.token(sha256(form.get("refresh_token") ?? ""));
+  const now = Date.now();
+  if (!t || t.kind !== "refresh" || t.clientId !== client.client_id) throw oauthError("invalid_grant", "unknown refresh token");
+  if (t.revokedAt !== null) throw oauthError("invalid_grant", "refresh token revoked");
+  if (t.expiresAt <= now) throw oauthError("invalid_grant", "refresh token expired");
+  const resource = form.get("resource");
+  if (resource && normalizeResource(resource) !== t.resource) throw oauthError("invalid_target", "resource differs from the grant");
+  const base = { username: t.username, resource: t.resource, scope: narrowScope(t, form.get("scope")), family: t.family, codeHash: t.codeHash };
+  if (gw.store.mcp.markRotated(t.tokenHash, now)) return issue(gw, client, base);
+  // rotated before: a retry within the grace window, or a replay
+  const rotatedAt = gw.store.mcp.token(t.tokenHash)!.rotatedAt ?? now;
+  if (now - rotatedAt <= REFRESH_GRACE_MS) {
+    gw.store.mcp.revokeFamilyIssuedAfter(t.family, rotatedAt, now);
+    gw.store.audit.append({ kind: "mcp.refresh_retried", actor: t.username, subject: client.client_id });
+    return issue(gw, client, base);
+  }
+  const n = gw.store.mcp.revokeFamily(t.family, now);
+  gw.store.audit.append({ kind: "mcp.refresh_reused", actor: t.username, subject: client.client_id, detail: { revoked: n } });
+  throw oauthError("invalid_grant", "refresh token already used; the grant has been revoked");
+}
+
+function narrowScope(t: McpToken, asked: string | null): string {
+  if (!asked) return t.scope;
+  const have = new Set(t.scope.split(" "));
+  const want = asked.split(" ").filter(Boolean);
+  if (want.some((s) => !have.has(s))) throw oauthError("invalid_scope", "a refresh cannot widen the scope");
+  return want.join(" ");
+}
+
+/** RFC 7009: always 200 for a well-formed request; a refresh token takes its whole family with it. */
+export async function revokeEndpoint(gw: Gateway, request: Request, form: URLSearchParams): Promise<void> {
+  const client = await authenticateClient(gw, request, form);
+  const t = gw.store.mcp.token(sha256(form.get("token") ?? ""));
+  if (!t || t.clientId !== client.client_id) return;
+  gw.store.mcp.revokeFamily(t.family, Date.now());
+  gw.store.audit.append({ kind: "mcp.token_revoked", actor: t.username, subject: client.client_id, detail: { kind: t.kind } });
+}
+
+/** The resource server's check: a live access token (not revoked, not expired). */
+export function verifyAccessToken(gw: Gateway, token: string): McpToken | null {
+  const t = gw.store.mcp.token(sha256(token));
+  if (!t || t.kind !== "access" || t.revokedAt !== null || t.expiresAt <= Date.now()) return null;
+  return t;
+}

@@ -1,0 +1,161 @@
+/**
+ * The MCP authorization server's state: registered clients, consents, authorizations in progress,
+ * single-use codes and tokens. Secrets (client secrets, codes, tokens) are stored as SHA-256 hashes;
+ * the upstream PKCE verifier of an authorization in progress is sealed.
+ */
+import type { Database } from "bun:sqlite";
+import type { Keyring } from "../crypto/keyring.ts";
+import { aadFor } from "./migrations.ts";
+
+export interface McpToken {
+  tokenHash: string;
+  kind: "access" | "refresh";
+  family: string;
+  clientId: string;
+  username: string;
+  resource: string;
+  scope: string;
+  codeHash: string | null;
+  createdAt: number;
+  expiresAt: number;
+  rotatedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface McpPending {
+  id: string;
+  request: Record<string, string>;
+  username: string | null;
+  csrf: string;
+  upstreamState: string | null;
+  upstreamVerifier: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+interface TokenRow {
+  token_hash: string;
+  kind: "access" | "refresh";
+  family: string;
+  client_id: string;
+  username: string;
+  resource: string;
+  scope: string;
+  code_hash: string | null;
+  created_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+  revoked_at: number | null;
+}
+
+const toToken = (r: TokenRow): McpToken => ({
+  tokenHash: r.token_hash,
+  kind: r.kind,
+  family: r.family,
+  clientId: r.client_id,
+  username: r.username,
+  resource: r.resource,
+  scope: r.scope,
+  codeHash: r.code_hash,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  rotatedAt: r.rotated_at,
+  revokedAt: r.revoked_at,
+});
+
+export function mcpRepo(db: Database, keyring: Keyring) {
+  const verifierAad = (id: string) => aadFor("mcp_pending", "upstream_verifier", [id]);
+  return {
+    saveClient(clientId: string, metadata: Record<string, unknown>, secretHash: string | null): void {
+      db.query("INSERT INTO mcp_clients (client_id, secret_hash, metadata, created_at) VALUES (?, ?, ?, ?)").run(clientId, secretHash, JSON.stringify(metadata), Date.now());
+    },
+    client(clientId: string): { metadata: Record<string, unknown>; secretHash: string | null } | null {
+      const r = db.query<{ metadata: string; secret_hash: string | null }, [string]>("SELECT metadata, secret_hash FROM mcp_clients WHERE client_id = ?").get(clientId);
+      return r ? { metadata: JSON.parse(r.metadata) as Record<string, unknown>, secretHash: r.secret_hash } : null;
+    },
+
+    hasConsent(username: string, clientId: string, resource: string): boolean {
+      return db.query("SELECT 1 FROM mcp_consents WHERE username = ? AND client_id = ? AND resource = ?").get(username, clientId, resource) !== null;
+    },
+    grantConsent(username: string, clientId: string, resource: string): void {
+      db.query("INSERT INTO mcp_consents (username, client_id, resource, granted_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING").run(username, clientId, resource, Date.now());
+    },
+
+    createPending(p: Omit<McpPending, "upstreamState" | "upstreamVerifier" | "username">): void {
+      db.query("DELETE FROM mcp_pending WHERE expires_at < ?").run(Date.now());
+      db.query("INSERT INTO mcp_pending (id, request, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)").run(p.id, JSON.stringify(p.request), p.csrf, p.createdAt, p.expiresAt);
+    },
+    async pending(id: string): Promise<McpPending | null> {
+      const r = db
+        .query<{ id: string; request: string; username: string | null; csrf: string; upstream_state: string | null; upstream_verifier: string | null; created_at: number; expires_at: number }, [string, number]>(
+          "SELECT * FROM mcp_pending WHERE id = ? AND expires_at > ?",
+        )
+        .get(id, Date.now());
+      if (!r) return null;
+      return {
+        id: r.id,
+        request: JSON.parse(r.request) as Record<string, string>,
+        username: r.username,
+        csrf: r.csrf,
+        upstreamState: r.upstream_state,
+        upstreamVerifier: r.upstream_verifier === null ? null : await keyring.openText(r.upstream_verifier, verifierAad(r.id)),
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+      };
+    },
+    setPendingUser(id: string, username: string): void {
+      db.query("UPDATE mcp_pending SET username = ? WHERE id = ?").run(username, id);
+    },
+    async setPendingUpstream(id: string, state: string, verifier: string | null): Promise<void> {
+      const sealed = verifier === null ? null : await keyring.seal(verifier, verifierAad(id));
+      db.query("UPDATE mcp_pending SET upstream_state = ?, upstream_verifier = ? WHERE id = ?").run(state, sealed, id);
+    },
+    pendingIdByUpstreamState(state: string): string | null {
+      return db.query<{ id: string }, [string, number]>("SELECT id FROM mcp_pending WHERE upstream_state = ? AND expires_at > ?").get(state, Date.now())?.id ?? null;
+    },
+    deletePending(id: string): boolean {
+      return db.query("DELETE FROM mcp_pending WHERE id = ?").run(id).changes > 0;
+    },
+
+    saveCode(codeHash: string, request: Record<string, string>, username: string, expiresAt: number): void {
+      db.query("INSERT INTO mcp_codes (code_hash, request, username, expires_at) VALUES (?, ?, ?, ?)").run(codeHash, JSON.stringify(request), username, expiresAt);
+    },
+    /** Marks the code used; returns it with `reused` when it had been used before (reuse must revoke what it issued). */
+    takeCode(codeHash: string): { request: Record<string, string>; username: string; expiresAt: number; reused: boolean } | null {
+      const r = db.query<{ request: string; username: string; expires_at: number; used_at: number | null }, [string]>("SELECT * FROM mcp_codes WHERE code_hash = ?").get(codeHash);
+      if (!r) return null;
+      if (r.used_at === null) db.query("UPDATE mcp_codes SET used_at = ? WHERE code_hash = ?").run(Date.now(), codeHash);
+      return { request: JSON.parse(r.request) as Record<string, string>, username: r.username, expiresAt: r.expires_at, reused: r.used_at !== null };
+    },
+
+    saveToken(t: Omit<McpToken, "rotatedAt" | "revokedAt">): void {
+      db.query(
+        "INSERT INTO mcp_tokens (token_hash, kind, family, client_id, username, resource, scope, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ).run(t.tokenHash, t.kind, t.family, t.clientId, t.username, t.resource, t.scope, t.codeHash, t.createdAt, t.expiresAt);
+    },
+    token(tokenHash: string): McpToken | null {
+      const r = db.query<TokenRow, [string]>("SELECT * FROM mcp_tokens WHERE token_hash = ?").get(tokenHash);
+      return r ? toToken(r) : null;
+    },
+    /** compare-and-set: true when this call rotated it (so two concurrent refreshes cannot both succeed) */
+    markRotated(tokenHash: string, at: number): boolean {
+      return db.query("UPDATE mcp_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL").run(at, tokenHash).changes > 0;
+    },
+    revokeFamily(family: string, at: number): number {
+      return db.query("UPDATE mcp_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL").run(at, family).changes;
+    },
+    revokeByCode(codeHash: string, at: number): number {
+      return db.query("UPDATE mcp_tokens SET revoked_at = ? WHERE code_hash = ? AND revoked_at IS NULL").run(at, codeHash).changes;
+    },
+    /** tokens issued after `after` in a family (for the refresh grace window: the pair whose response was lost) */
+    revokeFamilyIssuedAfter(family: string, after: number, at: number): number {
+      return db.query("UPDATE mcp_tokens SET revoked_at = ? WHERE family = ? AND created_at >= ? AND revoked_at IS NULL").run(at, family, after).changes;
+    },
+    prune(now: number): void {
+      db.query("DELETE FROM mcp_tokens WHERE expires_at < ?").run(now - 86_400_000);
+      db.query("DELETE FROM mcp_codes WHERE expires_at < ?").run(now - 86_400_000);
+    },
+  };
+}
+
+export type McpRepo = ReturnType<typeof mcpRepo>;
