@@ -43,10 +43,14 @@ export async function startAs(port: number, redirectUri: string, opts: { accessT
 }
 
 /** Follows redirects and fills oidc-provider's dev login and consent forms, like a person in a browser would. */
-export async function browse(start: string, rewrite: (url: string) => string = (u) => u): Promise<{ url: string; status: number; text: string }> {
+export async function browse(
+  start: string,
+  rewrite: (url: string) => string = (u) => u,
+  opts: { stopAt?: (url: string) => boolean; account?: string; init?: RequestInit } = {},
+): Promise<{ url: string; status: number; text: string }> {
   const jar = new Map<string, string>();
   let url = start;
-  let init: RequestInit = {};
+  let init: RequestInit = opts.init ?? {};
   for (let hop = 0; hop < 20; hop++) {
     const u = new URL(url);
     const cookies = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
@@ -60,6 +64,7 @@ export async function browse(start: string, rewrite: (url: string) => string = (
     if (res.status >= 300 && res.status < 400 && loc) {
       url = new URL(loc, url).href;
       init = {};
+      if (opts.stopAt?.(url)) return { url, status: res.status, text: "" };
       continue;
     }
     const text = await res.text();
@@ -70,7 +75,7 @@ export async function browse(start: string, rewrite: (url: string) => string = (
         const name = /name="([^"]+)"/.exec(tag)?.[1];
         if (name) fields.set(name, /value="([^"]*)"/.exec(tag)?.[1] ?? "");
       }
-      if (fields.has("login")) fields.set("login", "alice");
+      if (fields.has("login")) fields.set("login", opts.account ?? "alice");
       if (fields.has("password")) fields.set("password", "pw");
       url = new URL(form[1]!.replace(/&amp;/g, "&"), url).href;
       init = { method: "POST", body: fields.toString(), headers: { "content-type": "application/x-www-form-urlencoded" } };
