@@ -67,18 +67,21 @@ export class McpAuthorizer {
     const p = await this.pendingOr(form);
     const client = await lookupClient(this.gw, p.request.client_id!);
     const username = (form.get("username") ?? "").trim();
-    const limit = await Promise.all([
-      this.gw.state.rateCounter.hit(`mcp-login:user:${username.toLowerCase()}`, 5, 60_000),
-      this.gw.state.rateCounter.hit(`mcp-login:ip:${ip}`, 20, 60_000),
-    ]);
-    if (limit.some((l) => !l.allowed)) {
+    // brute-force protection counts failures: 5 per user and 20 per address a minute lock further attempts out
+    const keys = [`mcp-login:user:${username.toLowerCase()}`, `mcp-login:ip:${ip}`] as const;
+    const [byUser, byIp] = await Promise.all(keys.map((k) => this.gw.state.rateCounter.count(k, 60_000)));
+    if (byUser! >= 5 || byIp! >= 20) {
       this.gw.store.audit.append({ kind: "mcp.login_throttled", actor: ip, subject: username });
-      return new Response(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Too many attempts; wait a minute."), { status: 429, headers: { ...PAGE_HEADERS, "retry-after": "60" } });
+      return new Response(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Too many failed attempts; wait a minute."), {
+        status: 429,
+        headers: { ...PAGE_HEADERS, "retry-after": "60" },
+      });
     }
     const user = this.gw.config.mcp.users.find((u) => u.username === username);
     // verify against a dummy hash when the user is unknown, so timing does not reveal which names exist
     const ok = await Bun.password.verify(form.get("password") ?? "", user?.password_hash ?? DUMMY_HASH).catch(() => false);
     if (!user || !ok) {
+      await Promise.all([this.gw.state.rateCounter.hit(keys[0], 5, 60_000), this.gw.state.rateCounter.hit(keys[1], 20, 60_000)]);
       this.gw.store.audit.append({ kind: "mcp.login_failed", actor: ip, subject: username });
       return html(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Wrong user name or password."), 401);
     }

@@ -17,6 +17,12 @@ export class MemoryRateCounter implements RateCounter {
     return { allowed, limit, remaining: Math.max(0, limit - w.count), resetAt };
   }
 
+  async count(key: string, windowMs: number): Promise<number> {
+    const w = this.windows.get(key);
+    const resetAt = (Math.floor(this.now() / windowMs) + 1) * windowMs;
+    return w && w.resetAt === resetAt ? w.count : 0;
+  }
+
   private sweep(t: number): void {
     if (t - this.lastSweep < 60_000) return;
     this.lastSweep = t;

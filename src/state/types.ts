@@ -15,6 +15,8 @@ export interface RateHit {
 export interface RateCounter {
   /** count one hit against `key`; fixed windows of `windowMs` aligned to the epoch */
   hit(key: string, limit: number, windowMs: number): Promise<RateHit>;
+  /** hits counted in the current window, without counting one */
+  count(key: string, windowMs: number): Promise<number>;
 }
 
 export interface CacheEntry<M = Record<string, unknown>> {

@@ -11,7 +11,7 @@ import type { TestAs } from "./oidc.ts";
 export interface UpstreamMcp {
   url: string;
   /** per request: the account whose token was presented, the method and the session */
-  seen: { account: string | null; method: string; session: string | null; token: string | null }[];
+  seen: { account: string | null; method: string; session: string | null; token: string | null; mcpMethod: string | null; mcpName: string | null; version: string | null }[];
   sessions: Map<string, WebStandardStreamableHTTPServerTransport>;
   closed: string[];
   stop(): void;
@@ -28,7 +28,15 @@ export function upstreamMcp(as: TestAs): UpstreamMcp {
       const bearer = /^Bearer (.+)$/.exec(req.headers.get("authorization") ?? "")?.[1] ?? null;
       const at = bearer ? await as.provider.AccessToken.find(bearer) : undefined;
       const session = req.headers.get("mcp-session-id");
-      up.seen.push({ account: at?.accountId ?? null, method: req.method, session, token: bearer });
+      up.seen.push({
+        account: at?.accountId ?? null,
+        method: req.method,
+        session,
+        token: bearer,
+        mcpMethod: req.headers.get("mcp-method"),
+        mcpName: req.headers.get("mcp-name"),
+        version: req.headers.get("mcp-protocol-version"),
+      });
       if (!at) return Response.json({ error: "invalid_token" }, { status: 401, headers: { "www-authenticate": 'Bearer error="invalid_token", resource_metadata="http://upstream.invalid/.well-known/oauth-protected-resource"' } });
       if (session) {
         const t = sessions.get(session);
