@@ -121,6 +121,19 @@ Object.assign(commands, {
     options: { ...configOpt, project: { type: "string" }, limit: { type: "string" }, follow: { type: "boolean", short: "f" } },
     run: managed("logs", (v) => logsCommand(v)),
   },
+  "hash-password": {
+    summary: "read a password on stdin, print its argon2id hash for [[mcp.users]] password_hash",
+    options: {},
+    async run() {
+      const input = (await new Response(Bun.stdin.stream()).text()).replace(/\r?\n$/, "");
+      if (input.length < 8) {
+        process.stderr.write("hubgate hash-password: give a password of at least 8 characters on stdin\n");
+        return 1;
+      }
+      process.stdout.write(`${await Bun.password.hash(input, { algorithm: "argon2id" })}\n`);
+      return 0;
+    },
+  },
   audit: { summary: "audit log: audit [--kind K] [--limit N]", options: { ...configOpt, kind: { type: "string" }, limit: { type: "string" } }, run: managed("audit", (v) => auditCommand(v)) },
 } satisfies Record<string, Command>);
 
