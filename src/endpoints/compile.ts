@@ -18,6 +18,17 @@ export interface EndpointRoute {
   /** static headers with their secret values resolved */
   readonly headers: Readonly<Record<string, string>>;
   readonly allowPrivate: boolean;
+  /** operations exposed as tools of the project's MCP server */
+  readonly mcpTools: readonly McpToolRoute[];
+}
+
+export interface McpToolRoute {
+  readonly name: string;
+  readonly description: string;
+  readonly method: string;
+  /** below the endpoint, with {placeholders} filled from the tool arguments */
+  readonly path: string;
+  readonly inputSchema: Readonly<Record<string, unknown>>;
 }
 
 export function compileEndpoints(config: Config, secrets: SecretValues): Map<string, EndpointRoute> {
@@ -47,6 +58,15 @@ export function compileEndpoints(config: Config, secrets: SecretValues): Map<str
           rateLimitPerMinute: e.rate_limit_per_minute,
           headers: Object.freeze(headers),
           allowPrivate: e.allow_private,
+          mcpTools: Object.freeze(
+            e.mcp_tools.map((t) => ({
+              name: t.name,
+              description: t.description,
+              method: t.method,
+              path: t.path,
+              inputSchema: t.input_schema ? (JSON.parse(t.input_schema) as Record<string, unknown>) : { type: "object", properties: {} },
+            })),
+          ),
         }),
       );
     });

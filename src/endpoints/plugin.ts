@@ -13,6 +13,7 @@ import { forward } from "../proxy/forward.ts";
 import { joinUpstream } from "../proxy/path.ts";
 import type { EndpointRoute } from "./compile.ts";
 import { RequestLogger } from "./requestlog.ts";
+import { projectMcp } from "./mcp.ts";
 
 const PREFIX = /^\/api\/([^/]+)\/proxy\/([^/]+)(\/.*)?$/;
 
@@ -80,7 +81,14 @@ export function endpointsPlugin(gw: Gateway) {
     return gw.clientAddress(request);
   }
 
+  /** Tool calls of the project MCP server take the same path as any client request, errors included. */
+  const proxyForTools = (request: Request) => handle(request).catch((e: unknown) => (e instanceof GatewayError ? e.toResponse() : Promise.reject(e)));
+
   return new Elysia({ name: "hubgate-endpoints" })
+    .all("/mcp/project/:project", ({ request, params }) => projectMcp(gw, request, params.project, proxyForTools), {
+      parse: "none",
+      detail: { tags: ["endpoints", "mcp"], summary: "The project's own MCP server: its endpoints' declared operations as tools" },
+    })
     .all("/api/:project/proxy/:slug", ({ request }) => handle(request), { parse: "none", detail: { tags: ["endpoints"], summary: "Proxy to a declared endpoint" } })
     .all("/api/:project/proxy/:slug/*", ({ request }) => handle(request), { parse: "none", detail: { tags: ["endpoints"], summary: "Proxy to a declared endpoint (with a path)" } });
 }
