@@ -25,7 +25,7 @@ export interface TokenResponse {
   scope: string;
 }
 
-function issue(gw: Gateway, client: ClientInfo, base: { username: string; resource: string; scope: string; family: string; codeHash: string | null }): TokenResponse {
+function issue(gw: Gateway, client: ClientInfo, base: { username: string; resource: string; scope: string; family: string; codeHash: string | null; parent: string | null }): TokenResponse {
   const mcp = gw.config.mcp;
   const now = Date.now();
   const accessTtl = durationMs(mcp.access_token_ttl);
@@ -69,7 +69,7 @@ function codeGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): Toke
   const resource = form.get("resource");
   if (resource && normalizeResource(resource) !== r.resource) throw oauthError("invalid_target", "resource differs from the authorization request");
   gw.store.audit.append({ kind: "mcp.token_issued", actor: c.username, subject: client.client_id, detail: { resource: r.resource } });
-  return issue(gw, client, { username: c.username, resource: r.resource!, scope: r.scope!, family: randomUUID(), codeHash });
+  return issue(gw, client, { username: c.username, resource: r.resource!, scope: r.scope!, family: randomUUID(), codeHash, parent: null });
 }
 
 function refreshGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): TokenResponse {
@@ -80,12 +80,12 @@ function refreshGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): T
   if (t.expiresAt <= now) throw oauthError("invalid_grant", "refresh token expired");
   const resource = form.get("resource");
   if (resource && normalizeResource(resource) !== t.resource) throw oauthError("invalid_target", "resource differs from the grant");
-  const base = { username: t.username, resource: t.resource, scope: narrowScope(t, form.get("scope")), family: t.family, codeHash: t.codeHash };
+  const base = { username: t.username, resource: t.resource, scope: narrowScope(t, form.get("scope")), family: t.family, codeHash: t.codeHash, parent: t.tokenHash };
   if (gw.store.mcp.markRotated(t.tokenHash, now)) return issue(gw, client, base);
   // rotated before: a retry within the grace window, or a replay
   const rotatedAt = gw.store.mcp.token(t.tokenHash)!.rotatedAt ?? now;
   if (now - rotatedAt <= REFRESH_GRACE_MS) {
-    gw.store.mcp.revokeFamilyIssuedAfter(t.family, rotatedAt, now);
+    gw.store.mcp.revokeChildren(t.tokenHash, now);
     gw.store.audit.append({ kind: "mcp.refresh_retried", actor: t.username, subject: client.client_id });
     return issue(gw, client, base);
   }

@@ -16,6 +16,8 @@ export interface McpToken {
   resource: string;
   scope: string;
   codeHash: string | null;
+  /** the refresh token whose rotation issued this one */
+  parent: string | null;
   createdAt: number;
   expiresAt: number;
   rotatedAt: number | null;
@@ -42,6 +44,7 @@ interface TokenRow {
   resource: string;
   scope: string;
   code_hash: string | null;
+  parent: string | null;
   created_at: number;
   expires_at: number;
   rotated_at: number | null;
@@ -57,6 +60,7 @@ const toToken = (r: TokenRow): McpToken => ({
   resource: r.resource,
   scope: r.scope,
   codeHash: r.code_hash,
+  parent: r.parent,
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   rotatedAt: r.rotated_at,
@@ -130,8 +134,8 @@ export function mcpRepo(db: Database, keyring: Keyring) {
 
     saveToken(t: Omit<McpToken, "rotatedAt" | "revokedAt">): void {
       db.query(
-        "INSERT INTO mcp_tokens (token_hash, kind, family, client_id, username, resource, scope, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      ).run(t.tokenHash, t.kind, t.family, t.clientId, t.username, t.resource, t.scope, t.codeHash, t.createdAt, t.expiresAt);
+        "INSERT INTO mcp_tokens (token_hash, kind, family, client_id, username, resource, scope, code_hash, parent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ).run(t.tokenHash, t.kind, t.family, t.clientId, t.username, t.resource, t.scope, t.codeHash, t.parent, t.createdAt, t.expiresAt);
     },
     token(tokenHash: string): McpToken | null {
       const r = db.query<TokenRow, [string]>("SELECT * FROM mcp_tokens WHERE token_hash = ?").get(tokenHash);
@@ -147,9 +151,9 @@ export function mcpRepo(db: Database, keyring: Keyring) {
     revokeByCode(codeHash: string, at: number): number {
       return db.query("UPDATE mcp_tokens SET revoked_at = ? WHERE code_hash = ? AND revoked_at IS NULL").run(at, codeHash).changes;
     },
-    /** tokens issued after `after` in a family (for the refresh grace window: the pair whose response was lost) */
-    revokeFamilyIssuedAfter(family: string, after: number, at: number): number {
-      return db.query("UPDATE mcp_tokens SET revoked_at = ? WHERE family = ? AND created_at >= ? AND revoked_at IS NULL").run(at, family, after).changes;
+    /** the tokens a refresh token's rotation issued (for the grace window: the pair whose response was lost) */
+    revokeChildren(parent: string, at: number): number {
+      return db.query("UPDATE mcp_tokens SET revoked_at = ? WHERE parent = ? AND revoked_at IS NULL").run(at, parent).changes;
     },
     prune(now: number): void {
       db.query("DELETE FROM mcp_tokens WHERE expires_at < ?").run(now - 86_400_000);

@@ -142,6 +142,7 @@ export const MIGRATIONS: readonly Migration[] = [
         resource TEXT NOT NULL,
         scope TEXT NOT NULL,
         code_hash TEXT,
+        parent TEXT,
         created_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL,
         rotated_at INTEGER,
@@ -149,6 +150,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX mcp_tokens_family ON mcp_tokens (family);
       CREATE INDEX mcp_tokens_code ON mcp_tokens (code_hash);
+      CREATE INDEX mcp_tokens_parent ON mcp_tokens (parent);
     `,
   },
 ];

@@ -27,7 +27,10 @@ describe.skipIf(!node)("@octokit/fixtures-server scenarios through hubgate", () 
       stderr: "inherit",
     });
     for (let i = 0; i < 100; i++) {
-      const ok = await fetch(`${fixtures}/fixtures`, { method: "POST" }).then(() => true, () => false);
+      const ok = await fetch(`${fixtures}/fixtures`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"scenario":"get-root"}' }).then(
+        () => true,
+        () => false,
+      );
       if (ok) return;
       await Bun.sleep(100);
     }
