@@ -193,6 +193,21 @@ describe("MCP authorization rules", () => {
     expect(r.status).toBe(403);
   });
 
+  test("an upstream 401 (token revoked early upstream) is answered by one refresh and a retry", async () => {
+    const g = await fullGrant("alice");
+    const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
+    expect((await mcp(g.tokens.access_token, "/mcp", init)).status).toBe(200);
+    const used = h.up.seen.at(-1)!.token!;
+    await (await h.as.provider.AccessToken.find(used))!.destroy();
+    const r = await mcp(g.tokens.access_token, "/mcp", init);
+    expect(r.status).toBe(200);
+    const lastTwo = h.up.seen.slice(-2);
+    expect(lastTwo.map((s) => s.account)).toEqual([null, "alice"]); // refused, then accepted with the refreshed token
+    expect(lastTwo[1]!.token).not.toBe(used);
+    const log = h.gw.gw.store.requestLogs.list({ project: "mcp", limit: 5 });
+    expect(log.at(-1)).toMatchObject({ endpoint: "everything", method: "POST", path: "initialize", status: 200 });
+  });
+
   test("the upstream grant gone: 401 to the client and an audit event", async () => {
     const g = await fullGrant("bob");
     h.gw.gw.store.db.query("DELETE FROM oauth_grants WHERE connection = 'mcp:bob:everything'").run();
