@@ -86,6 +86,8 @@ export function checkSemantics(c: Config): ConfigIssue[] {
   });
   if (m.default_upstream !== undefined && !m.upstreams.some((u) => u.name === m.default_upstream))
     issues.push({ path: "mcp.default_upstream", message: `no [[mcp.upstreams]] entry named ${JSON.stringify(m.default_upstream)}` });
+  if ((m.allowed_github_users.length || m.allowed_github_orgs.length) && !m.upstreams.some((u) => u.oauth_connection !== undefined))
+    issues.push({ path: "mcp.allowed_github_users", message: "signing in with a GitHub account needs an [[mcp.upstreams]] entry with an oauth_connection to sign in through" });
   if (m.upstreams.length > 0 && m.users.length === 0 && m.allowed_github_users.length === 0 && m.allowed_github_orgs.length === 0)
     issues.push({ path: "mcp", message: "MCP upstreams are declared but nobody can log in: add [[mcp.users]] or allowed_github_users / allowed_github_orgs (there are no default credentials)" });
   return issues;

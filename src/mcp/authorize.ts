@@ -11,6 +11,7 @@ import { safeEqual } from "../crypto/compare.ts";
 import { lookupClient } from "./clients.ts";
 import { consentPage, errorPage, loginPage, PAGE_HEADERS } from "./pages.ts";
 import { defaultResource, issuer, normalizeResource, upstreamForResource } from "./resources.ts";
+import { githubIdentity, identityLoginEnabled } from "./identity.ts";
 
 const PENDING_TTL_MS = 10 * 60_000;
 const CODE_TTL_MS = 60_000;
@@ -23,6 +24,13 @@ const redirect = (url: string) => new Response(null, { status: 302, headers: { l
 
 export class McpAuthorizer {
   constructor(private readonly gw: Gateway) {}
+
+  /** Which ways to sign in the login page offers: gateway passwords, the upstream account, or both. */
+  private loginOptions(upstreamName: string | undefined) {
+    const upstream = upstreamName ? this.gw.routes.current().mcpUpstreams.get(upstreamName) : undefined;
+    const identity = identityLoginEnabled(this.gw) && upstream?.oauthConnection ? upstream.oauthConnection : null;
+    return { password: this.gw.config.mcp.users.length > 0, upstream: identity };
+  }
 
   private back(req: Record<string, string>, params: Record<string, string>): Response {
     const u = new URL(req.redirect_uri!);
@@ -54,7 +62,15 @@ export class McpAuthorizer {
     const id = rand();
     const csrf = rand();
     this.gw.store.mcp.createPending({ id, request: req, csrf, createdAt: Date.now(), expiresAt: Date.now() + PENDING_TTL_MS });
-    return html(loginPage(id, csrf, client.client_name ?? clientId));
+    return html(loginPage(id, csrf, client.client_name ?? clientId, undefined, this.loginOptions(req.upstream)));
+  }
+
+  /** "Continue with your upstream account": the upstream login first; the identity decides who signs in. */
+  async upstreamLogin(form: URLSearchParams): Promise<Response> {
+    const p = await this.pendingOr(form);
+    if (!this.loginOptions(p.request.upstream).upstream) throw new GatewayError("invalid_request", "Signing in with the upstream account is not enabled.", 400);
+    this.gw.store.mcp.updatePendingRequest(p.id, { ...p.request, identity: "upstream" });
+    return this.upstreamStep(p.id);
   }
 
   private async pendingOr(form: URLSearchParams) {
@@ -72,7 +88,7 @@ export class McpAuthorizer {
     const [byUser, byIp] = await Promise.all(keys.map((k) => this.gw.state.rateCounter.count(k, 60_000)));
     if (byUser! >= 5 || byIp! >= 20) {
       this.gw.store.audit.append({ kind: "mcp.login_throttled", actor: ip, subject: username });
-      return new Response(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Too many failed attempts; wait a minute."), {
+      return new Response(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Too many failed attempts; wait a minute.", this.loginOptions(p.request.upstream)), {
         status: 429,
         headers: { ...PAGE_HEADERS, "retry-after": "60" },
       });
@@ -83,7 +99,7 @@ export class McpAuthorizer {
     if (!user || !ok) {
       await Promise.all([this.gw.state.rateCounter.hit(keys[0], 5, 60_000), this.gw.state.rateCounter.hit(keys[1], 20, 60_000)]);
       this.gw.store.audit.append({ kind: "mcp.login_failed", actor: ip, subject: username });
-      return html(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Wrong user name or password."), 401);
+      return html(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Wrong user name or password.", this.loginOptions(p.request.upstream)), 401);
     }
     this.gw.store.audit.append({ kind: "mcp.login", actor: ip, subject: username, detail: { client_id: p.request.client_id } });
     this.gw.store.mcp.setPendingUser(p.id, username);
@@ -102,7 +118,7 @@ export class McpAuthorizer {
     }
     this.gw.store.mcp.grantConsent(p.username, p.request.client_id!, p.request.resource!);
     this.gw.store.audit.append({ kind: "mcp.consent", actor: p.username, subject: p.request.client_id, detail: { resource: p.request.resource } });
-    return this.upstreamStep(p.id);
+    return p.request.upstream_done ? this.issueCode(p.id) : this.upstreamStep(p.id);
   }
 
   /** Screen 2: the user's own upstream login, unless the upstream needs none. */
@@ -123,22 +139,43 @@ export class McpAuthorizer {
   async upstreamCallback(q: URLSearchParams): Promise<Response> {
     const id = this.gw.store.mcp.pendingIdByUpstreamState(q.get("state") ?? "");
     const p = id ? await this.gw.store.mcp.pending(id) : null;
-    if (!p || !p.username) return html(errorPage("Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application."), 400);
+    const byIdentity = p?.request.identity === "upstream";
+    if (!p || (!p.username && !byIdentity)) return html(errorPage("Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application."), 400);
     const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream!);
+    const actor = p.username ?? "(upstream identity)";
     if (q.get("error") || !q.get("code") || !upstream?.oauthConnection) {
       this.gw.store.mcp.deletePending(p.id);
-      this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor: p.username, subject: p.request.upstream, detail: { reason: q.get("error") ?? "no_code" } });
+      this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: p.request.upstream, detail: { reason: q.get("error") ?? "no_code" } });
       return this.back(p.request, { error: "access_denied", error_description: "the upstream sign-in did not succeed" });
     }
+    const redirectUri = `${issuer(this.gw.routes.current())}/upstream/callback`;
+    let username = p.username;
     try {
-      await this.gw.oauth.completeAuthorization(upstream.oauthConnection, upstreamGrantKey(p.username, upstream.name), q.get("code")!, `${issuer(this.gw.routes.current())}/upstream/callback`, p.upstreamVerifier);
+      const tokens = await this.gw.oauth.exchange(upstream.oauthConnection, q.get("code")!, redirectUri, p.upstreamVerifier);
+      if (byIdentity) {
+        const who = await githubIdentity(this.gw, tokens.accessToken);
+        if (!who.allowed) {
+          this.gw.store.mcp.deletePending(p.id);
+          this.gw.store.audit.append({ kind: "mcp.login_failed", actor: `github:${who.login}`, subject: upstream.name, detail: { reason: "not_allowed" } });
+          return this.back(p.request, { error: "access_denied", error_description: `the ${upstream.oauthConnection} account is not allowed to use this gateway` });
+        }
+        username = `github:${who.login}`;
+        this.gw.store.audit.append({ kind: "mcp.login", actor: username, subject: p.request.client_id, detail: { via: upstream.oauthConnection } });
+      }
+      await this.gw.oauth.saveTokens(upstream.oauthConnection, upstreamGrantKey(username!, upstream.name), tokens);
     } catch (e) {
       this.gw.store.mcp.deletePending(p.id);
-      this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor: p.username, subject: upstream.name, detail: { reason: e instanceof Error ? e.message : "exchange_failed" } });
-      return this.back(p.request, { error: "server_error", error_description: "the upstream token exchange failed" });
+      this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: upstream.name, detail: { reason: e instanceof Error ? e.message : "exchange_failed" } });
+      return this.back(p.request, { error: "server_error", error_description: "the upstream sign-in could not be completed" });
     }
-    this.gw.store.audit.append({ kind: "mcp.upstream_connected", actor: p.username, subject: upstream.name });
-    return this.issueCode(p.id);
+    this.gw.store.audit.append({ kind: "mcp.upstream_connected", actor: username!, subject: upstream.name });
+    if (!byIdentity) return this.issueCode(p.id);
+    this.gw.store.mcp.setPendingUser(p.id, username!);
+    this.gw.store.mcp.updatePendingRequest(p.id, { ...p.request, upstream_done: "1" });
+    if (this.gw.store.mcp.hasConsent(username!, p.request.client_id!, p.request.resource!)) return this.issueCode(p.id);
+    const client = await lookupClient(this.gw, p.request.client_id!);
+    const redirectHost = new URL(p.request.redirect_uri!).host || p.request.redirect_uri!;
+    return html(consentPage(p.id, p.csrf, { name: client?.client_name ?? p.request.client_id!, redirectHost }, p.request.resource!, username!));
   }
 
   private async issueCode(id: string): Promise<Response> {

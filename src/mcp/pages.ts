@@ -18,16 +18,21 @@ function layout(title: string, body: string): string {
 </head><body><h1>${esc(title)}</h1>${body}</body></html>`;
 }
 
-export function loginPage(id: string, csrf: string, client: string, error?: string): string {
+export function loginPage(id: string, csrf: string, client: string, error?: string, opts: { password: boolean; upstream: string | null } = { password: true, upstream: null }): string {
+  const hidden = `<input type="hidden" name="id" value="${esc(id)}"><input type="hidden" name="csrf" value="${esc(csrf)}">`;
+  const password = opts.password
+    ? `<form method="post" action="/authorize/login">${hidden}
+<label>User name <input name="username" autocomplete="username" required autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button></form>`
+    : "";
+  const upstream = opts.upstream
+    ? `<form method="post" action="/authorize/upstream-login">${hidden}<button type="submit">Continue with your ${esc(opts.upstream)} account</button></form>`
+    : "";
   return layout(
     "Sign in to hubgate",
     `<p>${esc(client)} wants to use an MCP server through this gateway. Sign in first.</p>
-${error ? `<p class="err">${esc(error)}</p>` : ""}
-<form method="post" action="/authorize/login">
-<input type="hidden" name="id" value="${esc(id)}"><input type="hidden" name="csrf" value="${esc(csrf)}">
-<label>User name <input name="username" autocomplete="username" required autofocus></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">Sign in</button></form>`,
+${error ? `<p class="err">${esc(error)}</p>` : ""}${password}${upstream}`,
   );
 }
 

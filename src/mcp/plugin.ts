@@ -89,6 +89,7 @@ export function mcpPlugin(gw: Gateway) {
     )
     .get("/authorize", ({ request }) => page(() => auth.authorize(new URL(request.url).searchParams)), { detail: detail("Authorization endpoint: gateway login, consent, upstream login") })
     .post("/authorize/login", ({ request }) => page(async () => auth.login(await form(request), gw.clientAddress(request))), { parse: "none", detail: detail("Gateway login form") })
+    .post("/authorize/upstream-login", ({ request }) => page(async () => auth.upstreamLogin(await form(request))), { parse: "none", detail: detail("Sign in with the upstream account (allowed_github_users / allowed_github_orgs)") })
     .post("/authorize/consent", ({ request }) => page(async () => auth.consent(await form(request))), { parse: "none", detail: detail("Consent form") })
     .get("/upstream/callback", ({ request }) => page(() => auth.upstreamCallback(new URL(request.url).searchParams)), { detail: detail("Upstream OAuth redirect URI of the MCP flow") })
     .post("/token", ({ request }) => oauthJson(async () => tokenEndpoint(gw, request, await form(request))), { parse: "none", detail: detail("Token endpoint") })

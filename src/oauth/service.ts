@@ -95,8 +95,17 @@ export class OAuthService {
 
   /** Exchange a code and store the grant under `grantKey` (a connection name, or a per-user key). */
   async completeAuthorization(connectionName: string, grantKey: string, code: string, redirectUri: string, verifier: string | null): Promise<void> {
+    const t = await exchangeCode(this.connection(connectionName), code, redirectUri, verifier);
+    await this.saveTokens(connectionName, grantKey, t);
+  }
+
+  /** Exchange a code without storing the result yet (the caller learns from the token whose grant it is). */
+  exchange(connectionName: string, code: string, redirectUri: string, verifier: string | null): Promise<TokenSet> {
+    return exchangeCode(this.connection(connectionName), code, redirectUri, verifier);
+  }
+
+  async saveTokens(connectionName: string, grantKey: string, t: TokenSet): Promise<void> {
     const conn = this.connection(connectionName);
-    const t = await exchangeCode(conn, code, redirectUri, verifier);
     const now = Date.now();
     await this.gw.store.oauth.saveGrant({
       connection: grantKey,

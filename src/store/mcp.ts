@@ -107,6 +107,9 @@ export function mcpRepo(db: Database, keyring: Keyring) {
         expiresAt: r.expires_at,
       };
     },
+    updatePendingRequest(id: string, request: Record<string, string>): void {
+      db.query("UPDATE mcp_pending SET request = ? WHERE id = ?").run(JSON.stringify(request), id);
+    },
     setPendingUser(id: string, username: string): void {
       db.query("UPDATE mcp_pending SET username = ? WHERE id = ?").run(username, id);
     },
