@@ -2,7 +2,7 @@
 import type { ByteCache, CacheEntry, RateCounter, SharedState, SingleFlight } from "./types.ts";
 
 export class MemoryRateCounter implements RateCounter {
-  private windows = new Map<string, { resetAt: number; count: number }>();
+  private windows = new Map<string, { resetAt: number; count: number; prev: number }>();
   private lastSweep = 0;
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -11,16 +11,22 @@ export class MemoryRateCounter implements RateCounter {
     this.sweep(t);
     const resetAt = (Math.floor(t / windowMs) + 1) * windowMs;
     let w = this.windows.get(key);
-    if (!w || w.resetAt !== resetAt) this.windows.set(key, (w = { resetAt, count: 0 }));
+    if (!w || w.resetAt !== resetAt) this.windows.set(key, (w = { resetAt, count: 0, prev: w && w.resetAt === resetAt - windowMs ? w.count : 0 }));
     const allowed = w.count < limit;
     if (allowed) w.count++;
     return { allowed, limit, remaining: Math.max(0, limit - w.count), resetAt };
   }
 
+  /** Sliding-window estimate: this window's hits plus the previous window's, weighted by how much of it still overlaps. */
   async count(key: string, windowMs: number): Promise<number> {
+    const t = this.now();
+    const resetAt = (Math.floor(t / windowMs) + 1) * windowMs;
     const w = this.windows.get(key);
-    const resetAt = (Math.floor(this.now() / windowMs) + 1) * windowMs;
-    return w && w.resetAt === resetAt ? w.count : 0;
+    if (!w) return 0;
+    const overlap = (resetAt - t) / windowMs;
+    if (w.resetAt === resetAt) return w.count + w.prev * overlap;
+    if (w.resetAt === resetAt - windowMs) return w.count * overlap;
+    return 0;
   }
 
   private sweep(t: number): void {

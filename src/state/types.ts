@@ -15,7 +15,7 @@ export interface RateHit {
 export interface RateCounter {
   /** count one hit against `key`; fixed windows of `windowMs` aligned to the epoch */
   hit(key: string, limit: number, windowMs: number): Promise<RateHit>;
-  /** hits counted in the current window, without counting one */
+  /** hits in the last windowMs (sliding estimate over two fixed windows), without counting one */
   count(key: string, windowMs: number): Promise<number>;
 }
 

@@ -16,6 +16,21 @@ describe("rate counter", () => {
   });
 });
 
+describe("rate counter: sliding count", () => {
+  test("failures just before a window boundary still count just after it", async () => {
+    let now = 60_000 * 10 + 59_000; // 1 s before the boundary
+    const rc = new MemoryRateCounter(() => now);
+    for (let i = 0; i < 4; i++) await rc.hit("k", 5, 60_000);
+    now = 60_000 * 11 + 1_000; // 1 s after it
+    expect(await rc.count("k", 60_000)).toBeGreaterThan(3.8);
+    await rc.hit("k", 5, 60_000);
+    expect(await rc.count("k", 60_000)).toBeGreaterThanOrEqual(4.8);
+    now = 60_000 * 12 + 30_000; // the old window no longer overlaps
+    expect(await rc.count("k", 60_000)).toBeLessThan(1);
+    expect(await rc.count("never", 60_000)).toBe(0);
+  });
+});
+
 describe("byte cache", () => {
   const entry = (n: number, freshUntil = Infinity) => ({ body: new Uint8Array(n), meta: {}, storedAt: 0, freshUntil });
 
