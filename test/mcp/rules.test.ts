@@ -65,6 +65,19 @@ describe("MCP authorization rules", () => {
     expect(confidential.body.client_secret).toStartWith("mcps_");
   });
 
+  test("a Client ID Metadata Document URL on a private address is refused by the SSRF guard, never fetched", async () => {
+    let fetched = 0;
+    const doc = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (fetched++, Response.json({})) });
+    const clientId = `https://127.0.0.1:${doc.port}/client.json`;
+    const r = await fetch(authUrl(clientId, { code_challenge: pkce().challenge, code_challenge_method: "S256" }), { redirect: "manual" });
+    doc.stop(true);
+    expect(r.status).toBe(400);
+    expect(await r.text()).toContain("not registered");
+    expect(fetched).toBe(0);
+    const http = await fetch(authUrl("http://example.com/client.json", {}), { redirect: "manual" });
+    expect(http.status).toBe(400); // only https URLs are metadata documents
+  });
+
   test("authorize: exact redirect match, PKCE S256 required, unknown resource refused", async () => {
     const client = (await register()).body.client_id!;
     const { challenge } = pkce();
