@@ -12,6 +12,7 @@ import { lookupClient } from "./clients.ts";
 import { consentPage, errorPage, loginPage, PAGE_HEADERS } from "./pages.ts";
 import { defaultResource, issuer, normalizeResource, upstreamForResource } from "./resources.ts";
 import { githubIdentity, identityLoginEnabled } from "./identity.ts";
+import { upstreamConnection } from "./discovery.ts";
 
 const PENDING_TTL_MS = 10 * 60_000;
 const CODE_TTL_MS = 60_000;
@@ -126,8 +127,15 @@ export class McpAuthorizer {
   private async upstreamStep(id: string): Promise<Response> {
     const p = (await this.gw.store.mcp.pending(id))!;
     const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream!);
-    if (!upstream?.oauthConnection) return this.issueCode(id);
-    const begin = this.gw.oauth.beginAuthorization(upstream.oauthConnection, `${issuer(this.gw.routes.current())}/upstream/callback`);
+    let connection: string | null = null;
+    try {
+      connection = upstream ? await upstreamConnection(this.gw, upstream) : null;
+    } catch (e) {
+      this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor: p.username ?? undefined, subject: p.request.upstream, detail: { reason: e instanceof Error ? e.message : "discovery_failed" } });
+      return this.back(p.request, { error: "temporarily_unavailable", error_description: "the upstream's authorization server could not be discovered" });
+    }
+    if (!connection) return this.issueCode(id);
+    const begin = this.gw.oauth.beginAuthorization(connection, `${issuer(this.gw.routes.current())}/upstream/callback`);
     await this.gw.store.mcp.setPendingUpstream(id, begin.state, begin.verifier);
     return redirect(begin.url.href);
   }
@@ -144,7 +152,8 @@ export class McpAuthorizer {
     if (!p || (!p.username && !byIdentity)) return html(errorPage("Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application."), 400);
     const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream!);
     const actor = p.username ?? "(upstream identity)";
-    if (q.get("error") || !q.get("code") || !upstream?.oauthConnection) {
+    const connection = upstream ? await upstreamConnection(this.gw, upstream).catch(() => null) : null;
+    if (q.get("error") || !q.get("code") || !upstream || !connection) {
       this.gw.store.mcp.deletePending(p.id);
       this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: p.request.upstream, detail: { reason: q.get("error") ?? "no_code" } });
       return this.back(p.request, { error: "access_denied", error_description: "the upstream sign-in did not succeed" });
@@ -152,18 +161,18 @@ export class McpAuthorizer {
     const redirectUri = `${issuer(this.gw.routes.current())}/upstream/callback`;
     let username = p.username;
     try {
-      const tokens = await this.gw.oauth.exchange(upstream.oauthConnection, q.get("code")!, redirectUri, p.upstreamVerifier);
+      const tokens = await this.gw.oauth.exchange(connection, q.get("code")!, redirectUri, p.upstreamVerifier);
       if (byIdentity) {
         const who = await githubIdentity(this.gw, tokens.accessToken);
         if (!who.allowed) {
           this.gw.store.mcp.deletePending(p.id);
           this.gw.store.audit.append({ kind: "mcp.login_failed", actor: `github:${who.login}`, subject: upstream.name, detail: { reason: "not_allowed" } });
-          return this.back(p.request, { error: "access_denied", error_description: `the ${upstream.oauthConnection} account is not allowed to use this gateway` });
+          return this.back(p.request, { error: "access_denied", error_description: `the ${connection} account is not allowed to use this gateway` });
         }
         username = `github:${who.login}`;
-        this.gw.store.audit.append({ kind: "mcp.login", actor: username, subject: p.request.client_id, detail: { via: upstream.oauthConnection } });
+        this.gw.store.audit.append({ kind: "mcp.login", actor: username, subject: p.request.client_id, detail: { via: connection } });
       }
-      await this.gw.oauth.saveTokens(upstream.oauthConnection, upstreamGrantKey(username!, upstream.name), tokens);
+      await this.gw.oauth.saveTokens(connection, upstreamGrantKey(username!, upstream.name), tokens);
     } catch (e) {
       this.gw.store.mcp.deletePending(p.id);
       this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: upstream.name, detail: { reason: e instanceof Error ? e.message : "exchange_failed" } });

@@ -14,6 +14,7 @@ import { filterJson, filterSse, hasToolFilter, toolAllowed, type RpcMessage } fr
 import { metadataUrlFor, normalizeResource, resourceFor } from "./resources.ts";
 import { verifyAccessToken } from "./tokens.ts";
 import { upstreamGrantKey } from "./authorize.ts";
+import { upstreamConnection } from "./discovery.ts";
 
 const rpcError = (id: RpcMessage["id"], code: number, message: string, status = 200) =>
   new Response(JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: { code, message } }), { status, headers: { "content-type": "application/json" } });
@@ -62,14 +63,17 @@ export class McpProxy {
     const listIds = new Set(messages.filter((m) => m.method === "tools/list" && m.id !== undefined).map((m) => String(m.id)));
 
     const filtering = hasToolFilter(upstream) && listIds.size > 0;
+    const connection = await upstreamConnection(this.gw, upstream).catch(() => {
+      throw this.unauthorized(name, "invalid_token", "The upstream's authorization server is unavailable; try again later");
+    });
     const send = async (force: boolean) => {
       // a body the gateway must read and rewrite is asked for uncompressed
       const headers: Record<string, string> = filtering ? { "accept-encoding": "identity" } : {};
-      if (upstream.oauthConnection) headers.authorization = `Bearer ${await this.upstreamToken(upstream, name, token.username, force)}`;
+      if (connection) headers.authorization = `Bearer ${await this.upstreamToken(connection, upstream, name, token.username, force)}`;
       return forward(request, upstream.url, { timeoutMs: upstream.timeoutMs, allowPrivate: upstream.allowPrivate, signal: request.signal, headers, ...(text !== null ? { body: text } : {}) });
     };
     let res = await send(false);
-    if (res.status === 401 && upstream.oauthConnection) res = await send(true); // the upstream revoked or expired it early
+    if (res.status === 401 && connection) res = await send(true); // the upstream revoked or expired it early
     if (res.status === 401) {
       this.lost(upstream, token.username, "upstream_401");
       throw this.unauthorized(name, "invalid_token", "The upstream grant is no longer valid; sign in again");
@@ -111,9 +115,9 @@ export class McpProxy {
     return null;
   }
 
-  private async upstreamToken(upstream: McpUpstreamRoute, route: string, user: string, force: boolean): Promise<string> {
+  private async upstreamToken(connection: string, upstream: McpUpstreamRoute, route: string, user: string, force: boolean): Promise<string> {
     try {
-      return await this.gw.oauth.accessToken(upstream.oauthConnection!, upstreamGrantKey(user, upstream.name), { force });
+      return await this.gw.oauth.accessToken(connection, upstreamGrantKey(user, upstream.name), { force });
     } catch (e) {
       this.lost(upstream, user, e instanceof GatewayError ? e.code : "error");
       throw this.unauthorized(route, "invalid_token", "The upstream grant is gone (revoked or expired); sign in again");

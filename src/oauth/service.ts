@@ -23,10 +23,20 @@ export interface ConnectionStatus extends Partial<GrantInfo> {
 }
 
 export class OAuthService {
+  /** connections made at run time (discovered upstream authorization servers), next to the configured ones */
+  private readonly dynamic = new Map<string, ConnectionRoute>();
   constructor(private readonly gw: Gateway) {}
 
+  registerConnection(c: ConnectionRoute): void {
+    this.dynamic.set(c.name, c);
+  }
+
+  hasConnection(name: string): boolean {
+    return this.gw.routes.current().connections.has(name) || this.dynamic.has(name);
+  }
+
   private connection(name: string): ConnectionRoute {
-    const c = this.gw.routes.current().connections.get(name);
+    const c = this.gw.routes.current().connections.get(name) ?? this.dynamic.get(name);
     if (!c) throw new GatewayError("connection_not_found", `No OAuth connection named "${name}"`, 404);
     return c;
   }

@@ -25,6 +25,8 @@ export function upstreamMcp(as: TestAs): UpstreamMcp {
     port: 0,
     idleTimeout: 0,
     async fetch(req) {
+      if (new URL(req.url).pathname === "/.well-known/oauth-protected-resource/mcp")
+        return Response.json({ resource: up.url, authorization_servers: [as.issuer], scopes_supported: ["openid", "offline_access"] });
       const bearer = /^Bearer (.+)$/.exec(req.headers.get("authorization") ?? "")?.[1] ?? null;
       const at = bearer ? await as.provider.AccessToken.find(bearer) : undefined;
       const session = req.headers.get("mcp-session-id");
@@ -37,7 +39,7 @@ export function upstreamMcp(as: TestAs): UpstreamMcp {
         mcpName: req.headers.get("mcp-name"),
         version: req.headers.get("mcp-protocol-version"),
       });
-      if (!at) return Response.json({ error: "invalid_token" }, { status: 401, headers: { "www-authenticate": 'Bearer error="invalid_token", resource_metadata="http://upstream.invalid/.well-known/oauth-protected-resource"' } });
+      if (!at) return Response.json({ error: "invalid_token" }, { status: 401, headers: { "www-authenticate": `Bearer error="invalid_token", resource_metadata="${new URL(up.url).origin}/.well-known/oauth-protected-resource/mcp"` } });
       if (session) {
         const t = sessions.get(session);
         if (!t) return Response.json({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }, { status: 404 });

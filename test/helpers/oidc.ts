@@ -12,7 +12,7 @@ export interface TestAs {
   stop(): void;
 }
 
-export async function startAs(port: number, redirectUri: string, opts: { accessTtl?: number; rotate?: boolean } = {}): Promise<TestAs> {
+export async function startAs(port: number, redirectUri: string, opts: { accessTtl?: number; rotate?: boolean; registration?: boolean } = {}): Promise<TestAs> {
   const issuer = `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {
     clients: [
@@ -26,7 +26,17 @@ export async function startAs(port: number, redirectUri: string, opts: { accessT
       },
     ],
     pkce: { required: () => true },
-    features: { devInteractions: { enabled: true }, revocation: { enabled: true } },
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      registration: { enabled: opts.registration ?? false },
+      // RFC 8707: a client naming the MCP server as `resource` gets a token for it
+      resourceIndicators: {
+        enabled: true,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async () => ({ scope: "openid offline_access", accessTokenFormat: "opaque" as const }),
+      },
+    },
     issueRefreshToken: async () => true,
     rotateRefreshToken: opts.rotate ?? true,
     ttl: { AccessToken: opts.accessTtl ?? 3600, RefreshToken: 86400, Grant: 86400, Interaction: 600, Session: 600, AuthorizationCode: 60 },

@@ -16,10 +16,10 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function harness(extra = ""): Promise<Harness> {
+export async function harness(extra = "", opts: { discover?: boolean } = {}): Promise<Harness> {
   const [asPort, gwPort] = [await freePort(), await freePort()];
   const publicUrl = `http://127.0.0.1:${gwPort}`;
-  const as = await startAs(asPort, `${publicUrl}/upstream/callback`);
+  const as = await startAs(asPort, `${publicUrl}/upstream/callback`, { registration: opts.discover });
   const up = upstreamMcp(as);
   const hash = (p: string) => Bun.password.hash(p, { algorithm: "argon2id" });
   const gw = (await startGateway(
@@ -37,7 +37,7 @@ extra_authorize_params = { prompt = "consent" }
 [[mcp.upstreams]]
 name = "everything"
 url = "${up.url}"
-oauth_connection = "upstream-idp"
+${opts.discover ? "" : 'oauth_connection = "upstream-idp"'}
 allow_private = true
 tools_deny = ["get-env"]
 [[mcp.users]]
