@@ -5,9 +5,6 @@
  * transport, stateless (one server per request, no session), authenticated by the client's hubgate
  * API token with scope proxy for the project.
  */
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { verifyApiToken } from "../tokens/verify.ts";
@@ -44,6 +41,12 @@ export async function projectMcp(gw: Gateway, request: Request, project: string,
   for (const route of table.endpoints.values()) if (route.project === project) for (const tool of route.mcpTools) tools.set(tool.name, { route, tool });
   if (!table.projects.has(project)) throw new GatewayError("not_found", `No project "${project}"`, 404);
 
+  // the SDK (and its schema libraries) load on the first project MCP request, not at start-up
+  const [{ Server }, { WebStandardStreamableHTTPServerTransport }, { CallToolRequestSchema, ListToolsRequestSchema }] = await Promise.all([
+    import("@modelcontextprotocol/sdk/server/index.js"),
+    import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+  ]);
   const server = new Server({ name: `hubgate-${project}`, version: VERSION }, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [...tools.values()].map(({ tool }) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema as { type: "object" } })),

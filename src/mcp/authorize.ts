@@ -97,7 +97,7 @@ export class McpAuthorizer {
     }
     const user = this.gw.config.mcp.users.find((u) => u.username === username);
     // verify against a dummy hash when the user is unknown, so timing does not reveal which names exist
-    const ok = await Bun.password.verify(form.get("password") ?? "", user?.password_hash ?? DUMMY_HASH).catch(() => false);
+    const ok = await Bun.password.verify(form.get("password") ?? "", user?.password_hash ?? (await dummyHash())).catch(() => false);
     if (!user || !ok) {
       await Promise.all([this.gw.state.rateCounter.hit(keys[0], 5, 60_000), this.gw.state.rateCounter.hit(keys[1], 20, 60_000)]);
       this.gw.store.audit.append({ kind: "mcp.login_failed", actor: ip, subject: username });
@@ -197,5 +197,7 @@ export class McpAuthorizer {
   }
 }
 
-// argon2id of a random string: verify() against it takes as long as against a real hash, and never matches
-const DUMMY_HASH = await Bun.password.hash(randomBytes(16).toString("hex"), { algorithm: "argon2id" });
+// argon2id of a random string: verify() against it takes as long as against a real hash, and never
+// matches. Made on first use, not at start-up (argon2id is deliberately slow and memory-hungry).
+let dummy: Promise<string> | null = null;
+const dummyHash = () => (dummy ??= Bun.password.hash(randomBytes(16).toString("hex"), { algorithm: "argon2id" }));
