@@ -7,7 +7,7 @@
  */
 import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
-import { verifyApiToken } from "../tokens/verify.ts";
+import { verifyApiTokenThrottled } from "../tokens/verify.ts";
 import { VERSION } from "../version.ts";
 import type { EndpointRoute, McpToolRoute } from "./compile.ts";
 
@@ -35,7 +35,7 @@ export function toolRequest(base: string, route: EndpointRoute, tool: McpToolRou
 }
 
 export async function projectMcp(gw: Gateway, request: Request, project: string, proxy: Handler): Promise<Response> {
-  verifyApiToken(gw, request, { project, scope: "proxy" });
+  await verifyApiTokenThrottled(gw, request, { project, scope: "proxy" });
   const table = gw.routes.current();
   const tools = new Map<string, { route: EndpointRoute; tool: McpToolRoute }>();
   for (const route of table.endpoints.values()) if (route.project === project) for (const tool of route.mcpTools) tools.set(tool.name, { route, tool });

@@ -52,3 +52,25 @@ export function verifyApiToken(gw: Gateway, request: Request, need: { project?: 
   if (!found.scopes.includes(need.scope)) throw new GatewayError("insufficient_scope", `This token lacks the scope "${need.scope}"`, 403);
   return found;
 }
+
+/** Failed authentications per client address and minute before further attempts get 429 (token brute force). */
+export const AUTH_FAILURES_PER_MINUTE = 30;
+
+/**
+ * verifyApiToken with brute-force protection: an address that failed AUTH_FAILURES_PER_MINUTE times in
+ * the last minute gets 429 without a look-up until the window slides past.
+ */
+export async function verifyApiTokenThrottled(gw: Gateway, request: Request, need: { project?: string; scope: string }, raw: string | null = bearerOf(request)): Promise<VerifiedToken> {
+  const key = `auth-fail:${gw.clientAddress(request)}`;
+  if ((await gw.state.rateCounter.count(key, 60_000)) >= AUTH_FAILURES_PER_MINUTE - 0.5)
+    throw Errors.tooManyRequests("Too many failed authentications from this address; wait a minute", { "retry-after": "60" }, "auth_throttled");
+  try {
+    return verifyApiToken(gw, request, need, raw);
+  } catch (e) {
+    if (e instanceof GatewayError && e.status === 401 && raw !== null) {
+      await gw.state.rateCounter.hit(key, AUTH_FAILURES_PER_MINUTE, 60_000);
+      gw.store.audit.append({ kind: "auth.failed", actor: gw.clientAddress(request), subject: new URL(request.url).pathname });
+    }
+    throw e;
+  }
+}
