@@ -17,7 +17,8 @@ import { projectMcp } from "./mcp.ts";
 
 const PREFIX = /^\/api\/([^/]+)\/proxy\/([^/]+)(\/.*)?$/;
 
-export function endpointsPlugin(gw: Gateway) {
+/** The endpoint proxy as a plain request handler (the plugin below routes to it; so can a fast path). */
+export function createEndpointHandler(gw: Gateway): (request: Request) => Promise<Response> {
   const proxied = gw.metrics.counter("hubgate_endpoint_requests_total", "Proxied endpoint requests by project, endpoint and outcome");
   const requestLog = new RequestLogger(gw);
   gw.startupTasks.push(Promise.resolve().then(() => requestLog.prune()));
@@ -81,6 +82,10 @@ export function endpointsPlugin(gw: Gateway) {
     return gw.clientAddress(request);
   }
 
+  return handle;
+}
+
+export function endpointsPlugin(gw: Gateway, handle: (request: Request) => Promise<Response> = createEndpointHandler(gw)) {
   /** Tool calls of the project MCP server take the same path as any client request, errors included. */
   const proxyForTools = (request: Request) => handle(request).catch((e: unknown) => (e instanceof GatewayError ? e.toResponse() : Promise.reject(e)));
 

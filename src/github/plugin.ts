@@ -6,8 +6,7 @@ import { Elysia } from "elysia";
 import type { Gateway } from "../server/gateway.ts";
 import { GithubService } from "./service.ts";
 
-export function githubPlugin(gw: Gateway) {
-  const svc = new GithubService(gw);
+export function githubPlugin(gw: Gateway, svc: GithubService = new GithubService(gw)) {
   gw.statsProviders.set("github", () => svc.stats());
   const detail = { tags: ["github"], summary: "GitHub API through the pool (github.com layout at the mount, GHES layout at /api/v3)" };
   return new Elysia({ name: "hubgate-github" })

@@ -9,7 +9,9 @@ import type { Gateway } from "./gateway.ts";
 import { opsPlugin } from "../ops/plugin.ts";
 import { adminPlugin } from "../admin/plugin.ts";
 import { docsPlugin } from "../docs/plugin.ts";
-import { endpointsPlugin } from "../endpoints/plugin.ts";
+import { createEndpointHandler, endpointsPlugin } from "../endpoints/plugin.ts";
+import { GithubService } from "../github/service.ts";
+import { Pipeline } from "./pipeline.ts";
 import { githubPlugin } from "../github/plugin.ts";
 import { oauthPlugin } from "../oauth/plugin.ts";
 import { mcpPlugin } from "../mcp/plugin.ts";
@@ -18,60 +20,41 @@ import { tokensAdminPlugin } from "../tokens/admin.ts";
 import { logsAdminPlugin } from "../endpoints/admin.ts";
 import { VERSION } from "../version.ts";
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const started = new WeakMap<Request, number>();
 
-function headerBytes(h: Headers): number {
-  let n = 0;
-  h.forEach((v, k) => (n += k.length + v.length + 4));
-  return n;
+/** The request handlers the app and the fast path share (one instance each). */
+export interface Services {
+  pipeline: Pipeline;
+  endpoints: (request: Request) => Promise<Response>;
+  github: GithubService;
 }
 
-export function createApp(gw: Gateway) {
-  const requests = gw.metrics.counter("hubgate_http_requests_total", "HTTP requests by method, route template and status");
-  const duration = gw.metrics.histogram("hubgate_http_request_duration_seconds", "Request duration by route template");
+export function createServices(gw: Gateway): Services {
+  return { pipeline: new Pipeline(gw), endpoints: createEndpointHandler(gw), github: new GithubService(gw) };
+}
 
+export function createApp(gw: Gateway, services: Services = createServices(gw)) {
+  const { pipeline } = services;
   return new Elysia({ name: "hubgate" })
     .error({ GatewayError })
     .onRequest(({ request, set }) => {
       started.set(request, performance.now());
-      const incoming = request.headers.get("x-request-id");
-      set.headers["x-request-id"] = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-      const limits = gw.config.server;
-      if (headerBytes(request.headers) > limits.max_header_bytes) throw Errors.headersTooLarge(limits.max_header_bytes);
-      const len = Number(request.headers.get("content-length") ?? 0);
-      if (len > limits.max_body_bytes) throw Errors.payloadTooLarge(limits.max_body_bytes);
+      set.headers["x-request-id"] = pipeline.requestId(request);
+      pipeline.checkLimits(request);
     })
     .onError(({ error, code, set, request }) => {
       const rid = String(set.headers["x-request-id"] ?? "");
-      let ge: GatewayError;
-      if (error instanceof GatewayError) ge = error;
-      else if (code === "NOT_FOUND") ge = Errors.notFound();
-      else if (code === "VALIDATION") ge = new GatewayError("invalid_request", validationSummary(error), 400);
-      else if (code === "PARSE") ge = new GatewayError("invalid_body", "The request body could not be parsed", 400);
-      else {
-        gw.log.error("unhandled error", { request_id: rid, method: request.method, err: error });
-        ge = Errors.internal();
-      }
-      set.status = ge.status;
-      return ge.toResponse(rid);
+      let e: unknown = error;
+      if (code === "NOT_FOUND") e = Errors.notFound();
+      else if (code === "VALIDATION") e = new GatewayError("invalid_request", validationSummary(error), 400);
+      else if (code === "PARSE") e = new GatewayError("invalid_body", "The request body could not be parsed", 400);
+      const res = pipeline.errorResponse(e, rid, request);
+      set.status = res.status;
+      return res;
     })
     .onAfterResponse(({ request, route, set, responseValue }) => {
-      const t0 = started.get(request);
-      const seconds = t0 === undefined ? 0 : (performance.now() - t0) / 1000;
       const status = responseValue instanceof Response ? responseValue.status : Number(set.status ?? 200);
-      const template = route || "unmatched";
-      requests.inc({ method: request.method, route: template, status: String(status) });
-      duration.observe({ route: template }, seconds);
-      if (gw.config.logging.access_log)
-        gw.log.info("request", {
-          request_id: set.headers["x-request-id"],
-          method: request.method,
-          route: template,
-          path: new URL(request.url).pathname,
-          status,
-          ms: Math.round(seconds * 1000),
-        });
+      pipeline.finish(request, route || "unmatched", status, started.get(request) ?? performance.now(), String(set.headers["x-request-id"] ?? ""));
     })
     .use(docsPlugin({ title: "hubgate", version: VERSION, description: "hubgate's own HTTP surface" }))
     .use(opsPlugin(gw))
@@ -81,8 +64,8 @@ export function createApp(gw: Gateway) {
     .use(logsAdminPlugin(gw))
     .use(mcpPlugin(gw))
     .use(oauthPlugin(gw))
-    .use(endpointsPlugin(gw))
-    .use(githubPlugin(gw));
+    .use(endpointsPlugin(gw, services.endpoints))
+    .use(githubPlugin(gw, services.github));
 }
 
 function validationSummary(error: unknown): string {

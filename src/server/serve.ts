@@ -4,7 +4,8 @@
  * what is left) and close the store.
  */
 import type { Server } from "bun";
-import { createApp, type App } from "./app.ts";
+import { createApp, createServices, type App } from "./app.ts";
+import { createFastPath } from "./fastpath.ts";
 import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { durationMs } from "../config/types.ts";
 import type { OwnRoute } from "../routes/table.ts";
@@ -27,23 +28,30 @@ function ownRoutes(app: App): OwnRoute[] {
 
 export async function serve(opts: GatewayOptions & { signals?: boolean }): Promise<Running> {
   const gw = await Gateway.start(opts);
-  const app = createApp(gw);
+  const services = createServices(gw);
+  const app = createApp(gw, services);
   await Promise.all(gw.startupTasks);
+  app.compile();
+  const fast = createFastPath(gw, services.pipeline, { endpoints: services.endpoints, github: (r) => services.github.handle(r) }, app.routes.map((r) => r.path));
+  const appFetch = app.fetch;
   const s = gw.config.server;
   const tlsKey = gw.routes.current().secrets.get("server.tls_key");
-  const common = {
+  // proxy traffic takes the fast path; everything else is routed by the Elysia app
+  const base = {
+    fetch: (request: Request) => fast(request) ?? appFetch(request),
     idleTimeout: Math.ceil(durationMs(s.idle_timeout) / 1000),
-    // a little above the limit: a declared Content-Length over the limit is answered by the app with a
-    // JSON 413; the slack bounds what a chunked body can add before Bun's own cap cuts it
+    // a little above the limit: a declared Content-Length over the limit is answered with a JSON 413;
+    // the slack bounds what a chunked body can add before Bun's own cap cuts it
     maxRequestBodySize: s.max_body_bytes + 64 * 1024,
-    development: false,
-    ...(s.tls_cert && tlsKey ? { tls: { cert: Bun.file(s.tls_cert), key: tlsKey } } : {}),
+    development: false as const,
   };
-  // Elysia's listen() typing omits Bun's `unix` option, which it passes through to Bun.serve unchanged
-  if (s.unix_socket) app.listen({ unix: s.unix_socket, ...common } as unknown as Parameters<typeof app.listen>[0]);
-  else app.listen({ hostname: s.host, port: s.port, ...common });
-  const server = app.server;
-  if (!server) throw new Error("server failed to start");
+  const tls = s.tls_cert && tlsKey ? { tls: { cert: Bun.file(s.tls_cert), key: tlsKey } } : {};
+  // a unix socket is served in plain HTTP (the socket's file permissions are its access control)
+  if (s.unix_socket && s.tls_cert) gw.log.warn("tls_cert is ignored on a unix socket", { unix_socket: s.unix_socket });
+  // (bun-types declares idleTimeout only for host:port servers; Bun applies it to unix sockets too)
+  const server: Server<unknown> = s.unix_socket
+    ? Bun.serve({ ...base, unix: s.unix_socket } as unknown as Bun.Serve.Options<unknown>)
+    : Bun.serve({ ...base, ...tls, hostname: s.host, port: s.port });
   gw.server = server;
   const url = s.unix_socket ? new URL(`http://localhost/`) : new URL(server.url.href);
   gw.finishStartup(url.href, ownRoutes(app));

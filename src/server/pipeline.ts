@@ -1,0 +1,52 @@
+/**
+ * What every request goes through, whichever way it is dispatched (the Elysia app, or the fast path
+ * for proxy traffic): a request id, the header and body limits, metrics and the access log at the
+ * end, and the mapping of any error to `{"error": code, "message": …}`.
+ */
+import { GatewayError, Errors } from "../core/errors.ts";
+import type { Gateway } from "./gateway.ts";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function headerBytes(h: Headers): number {
+  let n = 0;
+  h.forEach((v, k) => (n += k.length + v.length + 4));
+  return n;
+}
+
+export class Pipeline {
+  private readonly requests;
+  private readonly duration;
+  constructor(private readonly gw: Gateway) {
+    this.requests = gw.metrics.counter("hubgate_http_requests_total", "HTTP requests by method, route template and status");
+    this.duration = gw.metrics.histogram("hubgate_http_request_duration_seconds", "Request duration by route template");
+  }
+
+  requestId(request: Request): string {
+    const incoming = request.headers.get("x-request-id");
+    return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  }
+
+  /** Throws 431 / 413 as GatewayErrors. */
+  checkLimits(request: Request): void {
+    const limits = this.gw.config.server;
+    if (headerBytes(request.headers) > limits.max_header_bytes) throw Errors.headersTooLarge(limits.max_header_bytes);
+    const len = Number(request.headers.get("content-length") ?? 0);
+    if (len > limits.max_body_bytes) throw Errors.payloadTooLarge(limits.max_body_bytes);
+  }
+
+  /** Any error as the one JSON error shape; an unexpected one is logged (never its request's secrets) and becomes a 500. */
+  errorResponse(error: unknown, requestId: string, request: Request): Response {
+    if (error instanceof GatewayError) return error.toResponse(requestId);
+    this.gw.log.error("unhandled error", { request_id: requestId, method: request.method, err: error });
+    return Errors.internal().toResponse(requestId);
+  }
+
+  finish(request: Request, template: string, status: number, startedAt: number, requestId: string): void {
+    const seconds = (performance.now() - startedAt) / 1000;
+    this.requests.inc({ method: request.method, route: template, status: String(status) });
+    this.duration.observe({ route: template }, seconds);
+    if (this.gw.config.logging.access_log)
+      this.gw.log.info("request", { request_id: requestId, method: request.method, route: template, path: new URL(request.url).pathname, status, ms: Math.round(seconds * 1000) });
+  }
+}
