@@ -5,11 +5,16 @@
  */
 type Labels = Record<string, string>;
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+const escape = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : v);
+
+/** The series key of a label set (sorted names, escaped values); on every hot path, so kept cheap. */
 function key(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')}"`)
-    .join(",");
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let out = "";
+  for (const k of names) out += `${out ? "," : ""}${k}="${escape(String(labels[k]))}"`;
+  return out;
 }
 
 abstract class Metric {

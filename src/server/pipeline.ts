@@ -7,6 +7,8 @@ import { GatewayError, Errors } from "../core/errors.ts";
 import type { Gateway } from "./gateway.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Bun.serve's own ceiling on a request head (its --max-http-header-size default). */
+const BUN_MAX_HEADER_BYTES = 16 * 1024;
 
 function headerBytes(h: Headers): number {
   let n = 0;
@@ -27,10 +29,14 @@ export class Pipeline {
     return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
   }
 
-  /** Throws 431 / 413 as GatewayErrors. */
+  /**
+   * Throws 431 / 413 as GatewayErrors. Bun itself refuses request heads over 16 KiB, so the headers are
+   * only measured (a walk over every header, the costliest step of a proxied request) when a lower
+   * limit is configured.
+   */
   checkLimits(request: Request): void {
     const limits = this.gw.config.server;
-    if (headerBytes(request.headers) > limits.max_header_bytes) throw Errors.headersTooLarge(limits.max_header_bytes);
+    if (limits.max_header_bytes < BUN_MAX_HEADER_BYTES && headerBytes(request.headers) > limits.max_header_bytes) throw Errors.headersTooLarge(limits.max_header_bytes);
     const len = Number(request.headers.get("content-length") ?? 0);
     if (len > limits.max_body_bytes) throw Errors.payloadTooLarge(limits.max_body_bytes);
   }
