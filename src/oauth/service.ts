@@ -155,18 +155,7 @@ export class OAuthService {
       this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason } });
       throw new GatewayError("exchange_failed", `Exchanging the authorization code failed (${e instanceof Error ? e.message : reason}).`, 502);
     }
-    const now = Date.now();
-    await this.gw.store.oauth.saveGrant({
-      connection: name,
-      accessToken: t.accessToken,
-      refreshToken: t.refreshToken,
-      tokenType: t.tokenType,
-      scopes: this.scopesOf(t, conn),
-      expiresAt: t.expiresIn === null ? null : now + t.expiresIn * 1000,
-      connectedAt: now,
-      refreshedAt: null,
-      lastError: null,
-    });
+    await this.saveTokens(name, name, t);
     this.gw.store.audit.append({ kind: "oauth_connection.connected", actor: s.actor ?? undefined, subject: name, detail: { scopes: this.scopesOf(t, conn) } });
     this.gw.log.info("oauth connection connected", { connection: name });
     return name;
