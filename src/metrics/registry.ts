@@ -8,13 +8,28 @@ type Labels = Record<string, string>;
 const NEEDS_ESCAPE = /[\\\n"]/;
 const escape = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : v);
 
-/** The series key of a label set (sorted names, escaped values); on every hot path, so kept cheap. */
-function key(labels: Labels): string {
+function seriesKey(labels: Labels): string {
   const names = Object.keys(labels);
   if (names.length > 1) names.sort();
   let out = "";
   for (const k of names) out += `${out ? "," : ""}${k}="${escape(String(labels[k]))}"`;
   return out;
+}
+
+// label sets come from bounded sets, so their rendered keys are memoised (capped, in case one is not)
+const memo = new Map<string, string>();
+const MEMO_MAX = 10_000;
+
+/** The series key of a label set (sorted names, escaped values); on every request's path, so memoised. */
+function key(labels: Labels): string {
+  let raw = "";
+  for (const k in labels) raw += `${k}\u0001${labels[k]}\u0002`;
+  let v = memo.get(raw);
+  if (v === undefined) {
+    v = seriesKey(labels);
+    if (memo.size < MEMO_MAX) memo.set(raw, v);
+  }
+  return v;
 }
 
 abstract class Metric {
