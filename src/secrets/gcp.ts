@@ -3,88 +3,113 @@
  * (JWT-bearer grant signed with jose) or, without one, from the GCE/GKE metadata server. Tokens are
  * cached until a minute before they expire.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { importPKCS8, SignJWT } from "jose";
-import { call, type CloudDeps } from "./http.ts";
+import { bodyText, call, parseJson, ResolveError, str, type CloudDeps } from "./http.ts";
 
 export type GcpDeps = CloudDeps;
 
-interface ServiceAccount {
-  client_email: string;
-  private_key: string;
-  private_key_id?: string;
-  token_uri?: string;
+const REFRESH_MARGIN_MS = 60_000;
+const SCOPE = "https://www.googleapis.com/auth/cloud-platform";
+const DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token";
+
+interface Token {
+  value: string;
+  expiresAt: number;
 }
 
 export class GcpClient {
-  private token: { value: string; expiresAt: number } | null = null;
-  private pending: Promise<string> | null = null;
+  private token: Token | null = null;
+  private pending: Promise<Token> | null = null;
   constructor(private readonly d: GcpDeps) {}
 
+  /** The payload of `projects/P/secrets/S/versions/V` as UTF-8. Throws ResolveError with a safe message. */
   async access(resource: string): Promise<string> {
     const token = await this.accessToken();
     const url = `${this.d.opts.gcp_secretmanager_endpoint.replace(/\/+$/, "")}/v1/${resource}:access`;
     const res = await call(this.d.fetch, url, { headers: { authorization: `Bearer ${token}` } }, this.d.timeoutMs, "Secret Manager");
-    const text = await res.text();
+    const body = parseJson(await bodyText(res, "Secret Manager"));
     if (!res.ok) {
-      let why = `HTTP ${res.status}`;
-      try {
-        const e = JSON.parse(text) as { error?: { status?: string; message?: string } };
-        why = [e.error?.status, e.error?.message].filter(Boolean).join(": ") || why;
-      } catch {
-        /* not JSON */
-      }
-      throw new Error(`Secret Manager refused: ${why}`);
+      const err = typeof body === "object" && body !== null ? (body as { error?: unknown }).error : undefined;
+      const why = [str(err, "status"), str(err, "message")].filter(Boolean).join(": ");
+      throw new ResolveError(`Secret Manager refused (HTTP ${res.status}${why ? `): ${why}` : ")"}`);
     }
-    const data = (JSON.parse(text) as { payload?: { data?: string } }).payload?.data;
-    if (typeof data !== "string") throw new Error("Secret Manager returned no payload");
+    const payload = typeof body === "object" && body !== null ? (body as { payload?: unknown }).payload : undefined;
+    const data = str(payload, "data");
+    if (data === undefined) throw new ResolveError("Secret Manager returned no payload");
     return Buffer.from(data, "base64").toString("utf8");
   }
 
-  private accessToken(): Promise<string> {
-    if (this.token && this.token.expiresAt - this.d.now() > 60_000) return Promise.resolve(this.token.value);
-    this.pending ??= this.fetchToken().finally(() => (this.pending = null));
-    return this.pending;
+  private async accessToken(): Promise<string> {
+    const t = this.token;
+    if (t && t.expiresAt - this.d.now() > REFRESH_MARGIN_MS) return t.value;
+    this.pending ??= this.fetchToken()
+      .then((fresh) => (this.token = fresh))
+      .finally(() => (this.pending = null));
+    return (await this.pending).value;
   }
 
-  private async fetchToken(): Promise<string> {
-    const file = this.d.opts.gcp_credentials_file ?? this.d.env.GOOGLE_APPLICATION_CREDENTIALS;
+  private async fetchToken(): Promise<Token> {
+    const file = this.d.opts.gcp_credentials_file || this.d.env.GOOGLE_APPLICATION_CREDENTIALS;
+    const source = file ? "service-account" : "metadata";
     const r = file ? await this.serviceAccountToken(file) : await this.metadataToken();
-    this.token = { value: r.token, expiresAt: this.d.now() + r.expiresIn * 1000 };
-    return r.token;
+    this.d.log?.debug("gcp access token obtained", { source, expires_in: r.expiresIn });
+    return { value: r.token, expiresAt: this.d.now() + r.expiresIn * 1000 };
   }
 
   private async serviceAccountToken(file: string): Promise<{ token: string; expiresIn: number }> {
-    if (!existsSync(file)) throw new Error(`service-account key file ${file} does not exist`);
-    let sa: ServiceAccount;
+    let text: string;
     try {
-      sa = JSON.parse(readFileSync(file, "utf8")) as ServiceAccount;
-    } catch {
-      throw new Error(`service-account key file ${file} is not valid JSON`);
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new ResolveError(`service-account key file ${file} ${code === "ENOENT" ? "does not exist" : "is unreadable"}`);
     }
-    if (!sa.client_email || !sa.private_key) throw new Error(`service-account key file ${file} lacks client_email or private_key`);
-    const aud = sa.token_uri ?? "https://oauth2.googleapis.com/token";
+    const sa = parseJson(text);
+    if (sa === undefined) throw new ResolveError(`service-account key file ${file} is not valid JSON`);
+    const email = str(sa, "client_email");
+    const pem = str(sa, "private_key");
+    if (!email || !pem) throw new ResolveError(`service-account key file ${file} lacks client_email or private_key`);
+    const kid = str(sa, "private_key_id");
+    const aud = str(sa, "token_uri") || DEFAULT_TOKEN_URI;
+    let key: CryptoKey;
+    try {
+      key = await importPKCS8(pem, "RS256");
+    } catch {
+      throw new ResolveError(`service-account key file ${file}: private_key is not a PKCS#8 RSA key`);
+    }
     const now = Math.floor(this.d.now() / 1000);
-    const key = await importPKCS8(sa.private_key, "RS256");
-    const assertion = await new SignJWT({ scope: "https://www.googleapis.com/auth/cloud-platform" })
-      .setProtectedHeader({ alg: "RS256", typ: "JWT", ...(sa.private_key_id ? { kid: sa.private_key_id } : {}) })
-      .setIssuer(sa.client_email)
+    const assertion = await new SignJWT({ scope: SCOPE })
+      .setProtectedHeader({ alg: "RS256", typ: "JWT", ...(kid ? { kid } : {}) })
+      .setIssuer(email)
       .setAudience(aud)
       .setIssuedAt(now)
       .setExpirationTime(now + 3600)
       .sign(key);
-    const body = new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion });
-    const res = await call(this.d.fetch, aud, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body }, this.d.timeoutMs, "Google token endpoint");
-    const j = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string };
-    if (!res.ok || !j.access_token) throw new Error(`Google token endpoint refused: ${j.error ?? `HTTP ${res.status}`}`);
-    return { token: j.access_token, expiresIn: j.expires_in ?? 3600 };
+    const body = new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion }).toString();
+    const init = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body };
+    const res = await call(this.d.fetch, aud, init, this.d.timeoutMs, "Google token endpoint");
+    const j = parseJson(await bodyText(res, "Google token endpoint"));
+    const token = str(j, "access_token");
+    if (!res.ok || !token) {
+      const why = [str(j, "error"), str(j, "error_description")].filter(Boolean).join(": ") || `HTTP ${res.status}`;
+      throw new ResolveError(`Google token endpoint refused ${email}: ${why}`);
+    }
+    return { token, expiresIn: expiresIn(j) };
   }
 
   private async metadataToken(): Promise<{ token: string; expiresIn: number }> {
     const url = `${this.d.opts.gcp_metadata_url.replace(/\/+$/, "")}/computeMetadata/v1/instance/service-accounts/default/token`;
     const res = await call(this.d.fetch, url, { headers: { "metadata-flavor": "Google" } }, this.d.timeoutMs, "GCP metadata server");
-    const j = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number };
-    if (!res.ok || !j.access_token) throw new Error(`GCP metadata server gave no token (HTTP ${res.status}); set gcp_credentials_file or GOOGLE_APPLICATION_CREDENTIALS`);
-    return { token: j.access_token, expiresIn: j.expires_in ?? 3600 };
+    const j = parseJson(await bodyText(res, "GCP metadata server"));
+    const token = str(j, "access_token");
+    if (!res.ok || !token)
+      throw new ResolveError(`GCP metadata server gave no token (HTTP ${res.status}); set gcp_credentials_file or GOOGLE_APPLICATION_CREDENTIALS`);
+    return { token, expiresIn: expiresIn(j) };
   }
+}
+
+function expiresIn(j: unknown): number {
+  const v = typeof j === "object" && j !== null ? (j as { expires_in?: unknown }).expires_in : undefined;
+  return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 3600;
 }

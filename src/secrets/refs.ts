@@ -19,8 +19,9 @@ export type ParsedRef =
   | { kind: "gcp"; resource: string };
 
 const SCHEMES = ["env:", "file:", "k8s:", "aws:", "gcp:"];
-const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const K8S_KEY = /^[-._a-zA-Z0-9]+$/;
+/** a namespace, Secret name or data key: one path segment of a Secret mount, never `.`/`..` or anything with `..` */
+const K8S_PART = /^[A-Za-z0-9._-]+$/;
+const k8sPart = (s: string) => K8S_PART.test(s) && !s.includes("..") && s !== ".";
 
 const bad = (ref: string, why: string) => new GatewayError("secret_unresolved", `${describeRef(ref)}: ${why}`, 500);
 
@@ -49,8 +50,8 @@ export function parseSecretRef(ref: string): ParsedRef {
       const m = /^([^/:]+)\/([^/:]+):([^/:]+)$/.exec(rest);
       if (!m) throw bad(ref, "expected k8s:namespace/secret:key");
       const [, namespace, secret, key] = m as unknown as [string, string, string, string];
-      if (!K8S_NAME.test(namespace) || !K8S_NAME.test(secret) || !K8S_KEY.test(key) || key === "." || key === "..")
-        throw bad(ref, "namespace and secret must be Kubernetes names, key a Secret data key");
+      if (!k8sPart(namespace) || !k8sPart(secret) || !k8sPart(key))
+        throw bad(ref, "namespace, secret and key may hold only A-Z a-z 0-9 . _ - (and no ..)");
       return { kind: "k8s", namespace, secret, key };
     }
     case "aws":

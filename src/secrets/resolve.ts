@@ -4,14 +4,14 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { GatewayError, isGatewayError } from "../core/errors.ts";
+import { isGatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { durationMs } from "../config/types.ts";
 import type { SecretsConfig } from "./model.ts";
-import { parseSecretRef, isReference } from "./refs.ts";
+import { describeRef, parseSecretRef, isReference } from "./refs.ts";
 import { AwsClient } from "./aws.ts";
 import { GcpClient } from "./gcp.ts";
-import { unresolved, type Fetch } from "./http.ts";
+import { ResolveError, unresolved, type Fetch } from "./http.ts";
 
 export interface SecretResolver {
   resolve(ref: string): Promise<string>;
@@ -29,7 +29,7 @@ const trimNewline = (s: string) => s.replace(/\r?\n$/, "");
 
 export function createSecretResolver(opts: SecretsConfig, deps: ResolverDeps = {}): SecretResolver {
   const env = deps.env ?? {};
-  const base = { opts, env, fetch: deps.fetch ?? fetch, timeoutMs: durationMs(opts.timeout), now: deps.now ?? Date.now };
+  const base = { opts, env, fetch: deps.fetch ?? fetch, timeoutMs: durationMs(opts.timeout), now: deps.now ?? Date.now, log: deps.log };
   let aws: AwsClient | null = null;
   let gcp: GcpClient | null = null;
 
@@ -65,11 +65,13 @@ export function createSecretResolver(opts: SecretsConfig, deps: ResolverDeps = {
     async resolve(ref) {
       try {
         const v = await resolveRef(ref);
-        deps.log?.debug("secret resolved", { ref: isReference(ref) ? ref : "literal" });
+        deps.log?.debug("secret resolved", { ref: describeRef(ref) });
         return v;
       } catch (e) {
-        if (isGatewayError(e)) throw e;
-        throw unresolved(ref, e instanceof Error ? e.message : "failed");
+        // only messages this module wrote are passed on: another error's text might quote a value
+        const err = isGatewayError(e) ? e : unresolved(describeRef(ref), e instanceof ResolveError ? e.message : `failed (${e instanceof Error ? e.name : "error"})`);
+        deps.log?.debug("secret unresolved", { ref: describeRef(ref), reason: err.message });
+        throw err;
       }
     },
   };
@@ -91,9 +93,10 @@ function jsonKey(ref: string, value: string, key: string): string {
   } catch {
     throw unresolved(ref, "the secret is not a JSON object, so a key cannot be selected");
   }
-  if (typeof obj !== "object" || obj === null || !(key in obj)) throw unresolved(ref, `the secret has no key "${key}"`);
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw unresolved(ref, "the secret is not a JSON object, so a key cannot be selected");
+  if (!Object.hasOwn(obj, key)) throw unresolved(ref, `the secret has no key "${key}"`);
   const v = (obj as Record<string, unknown>)[key];
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
-  throw new GatewayError("secret_unresolved", `${ref}: the key "${key}" is not a string`, 500);
+  throw unresolved(ref, `the key "${key}" is not a string, number or boolean`);
 }

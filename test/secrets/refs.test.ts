@@ -6,6 +6,7 @@ import { parseSecretRef, describeRef } from "../../src/secrets/refs.ts";
 import { createSecretResolver } from "../../src/secrets/resolve.ts";
 import { signV4 } from "../../src/secrets/sigv4.ts";
 import { opts } from "../helpers/secrets.ts";
+import { Logger } from "../../src/core/log.ts";
 
 
 describe("reference syntax", () => {
@@ -23,6 +24,18 @@ describe("reference syntax", () => {
     const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf";
     expect(parseSecretRef(`aws:secretsmanager:${arn}`)).toEqual({ kind: "aws", secretId: arn, jsonKey: null, arnRegion: "eu-west-1" });
     expect(parseSecretRef(`aws:secretsmanager:${arn}:password`)).toEqual({ kind: "aws", secretId: arn, jsonKey: "password", arnRegion: "eu-west-1" });
+  });
+
+  test("k8s parts: letters, digits, . _ - but never a path step", () => {
+    expect(parseSecretRef("k8s:My.ns/sec_1:tls.crt")).toEqual({ kind: "k8s", namespace: "My.ns", secret: "sec_1", key: "tls.crt" });
+    for (const bad of ["k8s:./s:k", "k8s:ns/..:k", "k8s:ns/s:a..b", "k8s:ns/s:k/x", "k8s:ns/s:", "k8s:ns:k", "k8s:ns/s/x:k", "k8s:ns/s:k e"])
+      expect(() => parseSecretRef(bad), bad).toThrow(/k8s:/);
+  });
+
+  test("an ARN JSON key may itself hold colons", () => {
+    const arn = "arn:aws:secretsmanager:us-east-2:1:secret:n-AbCd";
+    expect(parseSecretRef(`aws:secretsmanager:${arn}:a:b`)).toMatchObject({ secretId: arn, jsonKey: "a:b", arnRegion: "us-east-2" });
+    expect(parseSecretRef("aws:secretsmanager:arn:aws-cn:secretsmanager:cn-north-1:1:secret:x")).toMatchObject({ arnRegion: "cn-north-1", jsonKey: null });
   });
 
   test("a known scheme with a bad shape is an error, not a literal", () => {
@@ -65,6 +78,20 @@ describe("env, file, k8s, literal", () => {
     await expect(r.resolve("k8s:hubgate/creds:missing")).rejects.toThrow(/k8s:hubgate\/creds:missing: no such file.*k8s_root/);
     if (process.getuid?.() !== 0) await expect(r.resolve(`file:${join(dir, "locked")}`)).rejects.toThrow(/permission denied/);
     await expect(r.resolve("env:MISSING")).rejects.toMatchObject({ code: "secret_unresolved" });
+  });
+});
+
+describe("logging", () => {
+  test("debug logs name references, never values", async () => {
+    const lines: string[] = [];
+    const log = new Logger("debug", {}, (l) => lines.push(l));
+    const r = createSecretResolver(opts(), { env: { TOKEN: "tok-value-123" }, log });
+    expect(await r.resolve("env:TOKEN")).toBe("tok-value-123");
+    expect(await r.resolve("literal-value-456")).toBe("literal-value-456");
+    await r.resolve("env:NOPE").catch(() => undefined);
+    expect(lines.length).toBe(3);
+    expect(lines.join("\n")).toContain("env:TOKEN");
+    expect(lines.join("\n")).not.toMatch(/tok-value-123|literal-value-456/);
   });
 });
 
