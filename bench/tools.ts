@@ -21,9 +21,9 @@ export interface WrkResult {
 }
 
 const ms = (v: string) => {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  const m = /^([\d.]+)(us|µs|ms|s|m)$/.exec(v.trim());
   if (!m) return NaN;
-  return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+  return Number(m[1]) * (m[2] === "us" || m[2] === "µs" ? 0.001 : m[2] === "s" ? 1000 : m[2] === "m" ? 60_000 : 1);
 };
 
 /** wrk -t2 -c<c> -d<s> --latency [-s script] url */
