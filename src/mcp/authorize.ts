@@ -9,7 +9,8 @@ import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { lookupClient } from "./clients.ts";
-import { consentPage, errorPage, loginPage, PAGE_HEADERS } from "./pages.ts";
+import { consentPage, loginPage, PAGE_HEADERS } from "./pages.ts";
+import { messagePage } from "../core/html.ts";
 import { defaultResource, issuer, normalizeResource, upstreamForResource } from "./resources.ts";
 import { githubIdentity, identityLoginEnabled } from "./identity.ts";
 import { upstreamConnection } from "./discovery.ts";
@@ -45,10 +46,10 @@ export class McpAuthorizer {
     const t = this.gw.routes.current();
     const clientId = q.get("client_id") ?? "";
     const client = clientId ? await lookupClient(this.gw, clientId).catch(() => null) : null;
-    if (!client) return html(errorPage("Unknown client", "This application is not registered with the gateway."), 400);
+    if (!client) return messagePage(400, "Unknown client", "This application is not registered with the gateway.");
     const redirectUri = q.get("redirect_uri") ?? "";
     // exact match only: no prefix, no normalisation
-    if (!client.redirect_uris.includes(redirectUri)) return html(errorPage("Redirect not allowed", "The redirect_uri does not exactly match one the application registered."), 400);
+    if (!client.redirect_uris.includes(redirectUri)) return messagePage(400, "Redirect not allowed", "The redirect_uri does not exactly match one the application registered.");
     const req: Record<string, string> = { client_id: clientId, redirect_uri: redirectUri, state: q.get("state") ?? "" };
     if (q.get("response_type") !== "code") return this.back(req, { error: "unsupported_response_type", error_description: "only response_type=code" });
     const challenge = q.get("code_challenge") ?? "";
@@ -149,7 +150,7 @@ export class McpAuthorizer {
     const id = this.gw.store.mcp.pendingIdByUpstreamState(q.get("state") ?? "");
     const p = id ? await this.gw.store.mcp.pending(id) : null;
     const byIdentity = p?.request.identity === "upstream";
-    if (!p || (!p.username && !byIdentity)) return html(errorPage("Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application."), 400);
+    if (!p || (!p.username && !byIdentity)) return messagePage(400, "Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application.");
     const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream!);
     const actor = p.username ?? "(upstream identity)";
     const connection = upstream ? await upstreamConnection(this.gw, upstream).catch(() => null) : null;

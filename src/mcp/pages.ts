@@ -1,22 +1,8 @@
 /** The gateway's own login and consent pages: plain HTML forms, CSRF token, no framing, no scripts. */
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+import { escapeHtml as esc, layoutPage as layout } from "../core/html.ts";
 
-export const PAGE_HEADERS = {
-  "content-type": "text/html; charset=utf-8",
-  "cache-control": "no-store",
-  "x-frame-options": "DENY",
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-  "referrer-policy": "no-referrer",
-  "x-content-type-options": "nosniff",
-};
-
-function layout(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)} — hubgate</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:28em;margin:4em auto;padding:0 1em}label,input,button{display:block;width:100%;margin:.4em 0}input{padding:.4em}button{padding:.5em}.err{color:#b00}</style>
-</head><body><h1>${esc(title)}</h1>${body}</body></html>`;
-}
+export { PAGE_HEADERS } from "../core/html.ts";
 
 export function loginPage(id: string, csrf: string, client: string, error?: string, opts: { password: boolean; upstream: string | null } = { password: true, upstream: null }): string {
   const hidden = `<input type="hidden" name="id" value="${esc(id)}"><input type="hidden" name="csrf" value="${esc(csrf)}">`;
@@ -48,8 +34,4 @@ export function consentPage(id: string, csrf: string, client: { name: string; re
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button></form>`,
   );
-}
-
-export function errorPage(title: string, message: string): string {
-  return layout(title, `<p>${esc(message)}</p>`);
 }

@@ -5,7 +5,7 @@ import { GatewayError } from "../core/errors.ts";
 import { McpAuthorizer } from "./authorize.ts";
 import { register } from "./clients.ts";
 import { oauthError } from "./errors.ts";
-import { errorPage, PAGE_HEADERS } from "./pages.ts";
+import { messagePage } from "../core/html.ts";
 import { McpProxy } from "./proxy.ts";
 import { issuer, resourceFor, SCOPES } from "./resources.ts";
 import { revokeEndpoint, tokenEndpoint } from "./tokens.ts";
@@ -61,7 +61,7 @@ export function mcpPlugin(gw: Gateway) {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof GatewayError) return new Response(errorPage("Cannot continue", e.message), { status: e.status, headers: PAGE_HEADERS });
+      if (e instanceof GatewayError) return messagePage(e.status, "Cannot continue", e.message);
       throw e;
     }
   };

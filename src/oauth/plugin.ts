@@ -2,23 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-
-function page(status: number, title: string, body: string): Response {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)} — hubgate</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}</style></head>
-<body><h1>${esc(title)}</h1><p>${esc(body)}</p></body></html>`;
-  return new Response(html, {
-    status,
-    headers: {
-      "content-type": "text/html; charset=utf-8",
-      "cache-control": "no-store",
-      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-      "referrer-policy": "no-referrer",
-    },
-  });
-}
+import { messagePage as page } from "../core/html.ts";
 
 export function oauthPlugin(gw: Gateway) {
   return new Elysia({ name: "hubgate-oauth" })
