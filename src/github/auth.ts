@@ -4,6 +4,7 @@
  * GitHub token (used for writes and mutations, never pooled).
  */
 import { API_TOKEN_PREFIX } from "../crypto/apitoken.ts";
+import { fetchGithubUser } from "./user.ts";
 
 export type ClientCredential = { kind: "none" } | { kind: "hubgate"; token: string } | { kind: "github"; token: string };
 
@@ -24,16 +25,10 @@ export class LoginCache {
     const hit = this.map.get(key);
     if (hit) return hit;
     try {
-      const res = await fetch(`${apiUrl}/user`, {
-        headers: { authorization: `token ${token}`, accept: "application/vnd.github+json", "user-agent": "hubgate" },
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      if (!res.ok) return null;
-      const body = (await res.json()) as { login?: unknown };
-      if (typeof body.login !== "string") return null;
+      const { login } = await fetchGithubUser(apiUrl, token, { timeoutMs });
       if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
-      this.map.set(key, body.login);
-      return body.login;
+      this.map.set(key, login);
+      return login;
     } catch {
       return null;
     }

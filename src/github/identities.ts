@@ -8,6 +8,7 @@ import { importPKCS8, SignJWT } from "jose";
 import { createPrivateKey } from "node:crypto";
 import { GatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { fetchGithubUser, GithubUserError, GITHUB_HEADERS } from "./user.ts";
 
 export type IdentitySpec =
   | { id: string; kind: "pat"; token: string }
@@ -35,7 +36,6 @@ export interface IdentityDeps {
   userCache: Map<string, { login: string; userId: number }>;
 }
 
-const GH_HEADERS = { accept: "application/vnd.github+json", "user-agent": "hubgate", "x-github-api-version": "2022-11-28" };
 
 export async function resolveIdentities(specs: readonly IdentitySpec[], deps: IdentityDeps): Promise<Identity[]> {
   return Promise.all(specs.map((s) => (s.kind === "pat" ? resolvePat(s, deps) : appIdentity(s, deps))));
@@ -47,20 +47,15 @@ async function resolvePat(spec: Extract<IdentitySpec, { kind: "pat" }>, deps: Id
   let user = deps.userCache.get(hash);
   if (!user) {
     try {
-      const res = await deps.fetch(`${deps.apiUrl}/user`, {
-        headers: { ...GH_HEADERS, authorization: `token ${spec.token}` },
-        signal: AbortSignal.timeout(deps.timeoutMs),
-      });
-      if (res.status === 401) {
+      const u = await fetchGithubUser(deps.apiUrl, spec.token, { fetch: deps.fetch, timeoutMs: deps.timeoutMs });
+      if (u.id === null) throw new Error("GET /user returned no id");
+      user = { login: u.login, userId: u.id };
+      deps.userCache.set(hash, user);
+    } catch (e) {
+      if (e instanceof GithubUserError && e.status === 401) {
         deps.log.error("GitHub rejected an identity's token (401); it is left out of the pool", { identity: spec.id });
         return { id: spec.id, kind: "pat", login: null, budget: `identity:${spec.id}`, status: "invalid", token };
       }
-      if (!res.ok) throw new Error(`GET /user answered ${res.status}`);
-      const body = (await res.json()) as { login?: string; id?: number };
-      if (typeof body.login !== "string" || typeof body.id !== "number") throw new Error("GET /user returned no login");
-      user = { login: body.login, userId: body.id };
-      deps.userCache.set(hash, user);
-    } catch (e) {
       deps.log.warn("could not resolve an identity's GitHub user; it keeps its own budget until the next reload", {
         identity: spec.id,
         reason: e instanceof Error ? e.message : String(e),
@@ -82,7 +77,7 @@ function appIdentity(spec: Extract<IdentitySpec, { kind: "app" }>, deps: Identit
     const jwt = await new SignJWT({}).setProtectedHeader({ alg: "RS256" }).setIssuer(spec.appId).setIssuedAt(now - 60).setExpirationTime(now + 540).sign(key);
     const res = await deps.fetch(`${deps.apiUrl}/app/installations/${encodeURIComponent(spec.installationId)}/access_tokens`, {
       method: "POST",
-      headers: { ...GH_HEADERS, authorization: `Bearer ${jwt}` },
+      headers: { ...GITHUB_HEADERS, authorization: `Bearer ${jwt}` },
       signal: AbortSignal.timeout(deps.timeoutMs),
     });
     if (!res.ok) throw new GatewayError("github_app_token_failed", `GitHub App ${spec.appId}: minting an installation token answered ${res.status}`, 502);

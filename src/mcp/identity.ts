@@ -4,6 +4,7 @@
  * [mcp] allowed_github_users / allowed_github_orgs. The gateway user becomes `github:<login>`.
  */
 import type { Gateway } from "../server/gateway.ts";
+import { fetchGithubUser, GITHUB_HEADERS } from "../github/user.ts";
 
 export function identityLoginEnabled(gw: Gateway): boolean {
   const m = gw.config.mcp;
@@ -13,11 +14,8 @@ export function identityLoginEnabled(gw: Gateway): boolean {
 export async function githubIdentity(gw: Gateway, accessToken: string): Promise<{ login: string; allowed: boolean }> {
   const m = gw.config.mcp;
   const api = gw.config.github.api_url.replace(/\/+$/, "");
-  const headers = { authorization: `Bearer ${accessToken}`, accept: "application/vnd.github+json", "user-agent": "hubgate" };
-  const res = await fetch(`${api}/user`, { headers, signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`GET /user answered ${res.status}`);
-  const login = ((await res.json()) as { login?: unknown }).login;
-  if (typeof login !== "string") throw new Error("GET /user returned no login");
+  const { login } = await fetchGithubUser(api, accessToken, { timeoutMs: 10_000 });
+  const headers = { ...GITHUB_HEADERS, authorization: `Bearer ${accessToken}` };
   const lower = (xs: readonly string[]) => new Set(xs.map((x) => x.toLowerCase()));
   if (lower(m.allowed_github_users).has(login.toLowerCase())) return { login, allowed: true };
   if (!m.allowed_github_orgs.length) return { login, allowed: false };
