@@ -5,7 +5,8 @@
  * truncated token is rejected without a store look-up. Only the SHA-256 hash is ever stored; the
  * token carries 178 bits of entropy, so a fast hash is the right tool (no password stretching).
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { sha256 } from "./hash.ts";
 
 export const API_TOKEN_PREFIX = "hg_";
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -63,7 +64,7 @@ export function checkApiTokenFormat(token: string): boolean {
 
 /** The stored form: hex SHA-256 of the whole token. */
 export function hashApiToken(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
+  return sha256(token);
 }
 
 /** A short, non-secret hint for listings (`hg_live_Xy3…f9Q`). */

@@ -3,6 +3,7 @@
  * token (hg_…) authenticates a client to the pool, anything else is taken to be the caller's own
  * GitHub token (used for writes and mutations, never pooled).
  */
+import { sha256 } from "../crypto/hash.ts";
 import { API_TOKEN_PREFIX } from "../crypto/apitoken.ts";
 import { fetchGithubUser } from "./user.ts";
 
@@ -21,7 +22,7 @@ export class LoginCache {
   constructor(private readonly max = 10_000) {}
 
   async login(token: string, apiUrl: string, timeoutMs: number): Promise<string | null> {
-    const key = new Bun.CryptoHasher("sha256").update(token).digest("hex");
+    const key = sha256(token);
     const hit = this.map.get(key);
     if (hit) return hit;
     try {

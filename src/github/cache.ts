@@ -5,6 +5,7 @@
  * of the latest entry, so revalidation reuses the same identity and Accept with If-None-Match.
  */
 import type { ByteCache, CacheEntry } from "../state/index.ts";
+import { sha256 } from "../crypto/hash.ts";
 
 export interface CachedMeta {
   status: number;
@@ -17,9 +18,7 @@ export interface CachedMeta {
 export type CacheOutcome = "HIT" | "MISS" | "REVALIDATED" | "COALESCED" | "BYPASS";
 
 export function requestKey(parts: { method: string; path: string; search: string; accept: string; apiVersion: string; body?: string }): string {
-  return new Bun.CryptoHasher("sha256")
-    .update(JSON.stringify([parts.method, parts.path + parts.search, parts.accept, parts.apiVersion, parts.body ?? ""]))
-    .digest("base64url");
+  return sha256(JSON.stringify([parts.method, parts.path + parts.search, parts.accept, parts.apiVersion, parts.body ?? ""]), "base64url");
 }
 
 /** Response headers that are never stored (connection- or token-specific, or recomputed). */

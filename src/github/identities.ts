@@ -4,6 +4,7 @@
  * JWT signed with jose → POST /app/installations/{id}/access_tokens), refreshed 5 minutes before
  * expiry; its budget is the installation.
  */
+import { sha256 } from "../crypto/hash.ts";
 import { importPKCS8, SignJWT } from "jose";
 import { createPrivateKey } from "node:crypto";
 import { GatewayError } from "../core/errors.ts";
@@ -42,7 +43,7 @@ export async function resolveIdentities(specs: readonly IdentitySpec[], deps: Id
 }
 
 async function resolvePat(spec: Extract<IdentitySpec, { kind: "pat" }>, deps: IdentityDeps): Promise<Identity> {
-  const hash = new Bun.CryptoHasher("sha256").update(spec.token).digest("hex");
+  const hash = sha256(spec.token);
   const token = async () => spec.token;
   let user = deps.userCache.get(hash);
   if (!user) {

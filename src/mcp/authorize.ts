@@ -4,7 +4,8 @@
  * (single use, 60 s, bound to client, redirect URI, PKCE challenge and resource) with `iss` (RFC 9207).
  * Errors before the redirect URI is trusted are pages; after, they go back to the client.
  */
-import { randomBytes, createHash } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { randomToken as rand, sha256 } from "../crypto/hash.ts";
 import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
@@ -17,8 +18,6 @@ import { upstreamConnection } from "./discovery.ts";
 
 const PENDING_TTL_MS = 10 * 60_000;
 const CODE_TTL_MS = 60_000;
-const rand = (n = 32) => randomBytes(n).toString("base64url");
-export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 export const upstreamGrantKey = (user: string, upstream: string) => `mcp:${user}:${upstream}`;
 
 const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_HEADERS });

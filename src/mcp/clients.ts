@@ -3,7 +3,7 @@
  * rules by application type, and Client ID Metadata Documents (an https URL as client_id, fetched
  * through the SSRF guard, validated, cached for 5 minutes).
  */
-import { randomBytes, createHash } from "node:crypto";
+import { randomToken, sha256 } from "../crypto/hash.ts";
 import type { Gateway } from "../server/gateway.ts";
 import { checkHost } from "../proxy/ssrf.ts";
 import { safeEqual } from "../crypto/compare.ts";
@@ -20,7 +20,6 @@ export interface ClientInfo {
 }
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
-const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** A redirect URI is acceptable when https, loopback http, or (native apps) a private-use scheme. */
 export function checkRedirectUri(uri: unknown, appType: "native" | "web"): string {
@@ -54,8 +53,8 @@ export function register(gw: Gateway, body: Record<string, unknown>): Record<str
   if (!grants.every((g) => g === "authorization_code" || g === "refresh_token")) throw oauthError("invalid_client_metadata", "grant_types may hold authorization_code and refresh_token");
   if (body.response_types !== undefined && JSON.stringify(body.response_types) !== '["code"]') throw oauthError("invalid_client_metadata", 'response_types must be ["code"]');
   const clientName = typeof body.client_name === "string" ? body.client_name.slice(0, 200) : undefined;
-  const clientId = `mcp_${randomBytes(16).toString("base64url")}`;
-  const secret = method === "none" ? null : `mcps_${randomBytes(32).toString("base64url")}`;
+  const clientId = `mcp_${randomToken(16)}`;
+  const secret = method === "none" ? null : `mcps_${randomToken()}`;
   const metadata = {
     client_id: clientId,
     client_name: clientName,

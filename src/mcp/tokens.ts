@@ -6,14 +6,14 @@
  * window after rotation (a client retrying a refresh whose response it lost): then the pair issued by
  * the lost rotation is revoked and a new pair is issued.
  */
-import { randomBytes, randomUUID, createHash } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Gateway } from "../server/gateway.ts";
 import { durationMs } from "../config/types.ts";
 import type { McpToken } from "../store/index.ts";
 import { authenticateClient, type ClientInfo } from "./clients.ts";
 import { oauthError } from "./errors.ts";
 import { normalizeResource } from "./resources.ts";
-import { sha256 } from "./authorize.ts";
+import { pkceChallenge, randomToken, sha256 } from "../crypto/hash.ts";
 
 export const REFRESH_GRACE_MS = 30_000;
 
@@ -29,11 +29,11 @@ function issue(gw: Gateway, client: ClientInfo, base: { username: string; resour
   const mcp = gw.config.mcp;
   const now = Date.now();
   const accessTtl = durationMs(mcp.access_token_ttl);
-  const access = `hgm_at_${randomBytes(32).toString("base64url")}`;
+  const access = `hgm_at_${randomToken()}`;
   gw.store.mcp.saveToken({ tokenHash: sha256(access), kind: "access", clientId: client.client_id, createdAt: now, expiresAt: now + accessTtl, ...base });
   const out: TokenResponse = { access_token: access, token_type: "Bearer", expires_in: Math.round(accessTtl / 1000), scope: base.scope };
   if (client.grant_types.includes("refresh_token")) {
-    const refresh = `hgm_rt_${randomBytes(32).toString("base64url")}`;
+    const refresh = `hgm_rt_${randomToken()}`;
     gw.store.mcp.saveToken({ tokenHash: sha256(refresh), kind: "refresh", clientId: client.client_id, createdAt: now, expiresAt: now + durationMs(mcp.refresh_token_ttl), ...base });
     out.refresh_token = refresh;
   }
@@ -64,7 +64,7 @@ function codeGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): Toke
   if (r.client_id !== client.client_id) throw oauthError("invalid_grant", "the code was issued to another client");
   if (form.get("redirect_uri") !== r.redirect_uri) throw oauthError("invalid_grant", "redirect_uri does not match the authorization request");
   const verifier = form.get("code_verifier") ?? "";
-  if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || createHash("sha256").update(verifier).digest("base64url") !== r.code_challenge)
+  if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || pkceChallenge(verifier) !== r.code_challenge)
     throw oauthError("invalid_grant", "PKCE verification failed");
   const resource = form.get("resource");
   if (resource && normalizeResource(resource) !== r.resource) throw oauthError("invalid_target", "resource differs from the authorization request");

@@ -4,7 +4,7 @@
  * one refresh per connection at a time, and disconnect (revoke where supported, then delete).
  * Every step leaves an audit event; no token ever reaches a log line.
  */
-import { randomBytes, createHash } from "node:crypto";
+import { pkceChallenge, randomToken as random } from "../crypto/hash.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { Gateway } from "../server/gateway.ts";
 import type { GrantInfo } from "../store/index.ts";
@@ -14,7 +14,6 @@ import { exchangeCode, OAuthError, refreshGrant, revoke, type TokenSet } from ".
 const STATE_TTL_MS = 10 * 60_000;
 const REFRESH_MARGIN_MS = 60_000;
 
-const random = (bytes = 32) => randomBytes(bytes).toString("base64url");
 
 export interface ConnectionStatus extends Partial<GrantInfo> {
   name: string;
@@ -88,7 +87,7 @@ export class OAuthService {
     url.searchParams.set("state", state);
     if (conn.scopes.length) url.searchParams.set("scope", conn.scopes.join(conn.scopeSeparator));
     if (codeVerifier) {
-      url.searchParams.set("code_challenge", createHash("sha256").update(codeVerifier).digest("base64url"));
+      url.searchParams.set("code_challenge", pkceChallenge(codeVerifier));
       url.searchParams.set("code_challenge_method", "S256");
     }
     for (const [k, v] of Object.entries(conn.extraAuthorizeParams)) url.searchParams.set(k, v);

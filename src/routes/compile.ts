@@ -1,4 +1,5 @@
 /** validated config + resolved secrets → RouteTable. Pure: no I/O, no secret resolution. */
+import { sha256 } from "../crypto/hash.ts";
 import type { Config } from "../config/schema.ts";
 import type { SecretValues } from "../config/secrets.ts";
 import { compileEndpoints } from "../endpoints/compile.ts";
@@ -27,7 +28,7 @@ export function compileRouteTable(input: CompileInput): RouteTable {
   return {
     version: input.version,
     builtAt: Date.now(),
-    configHash: new Bun.CryptoHasher("sha256").update(input.text).digest("hex"),
+    configHash: sha256(input.text),
     source: input.source,
     config,
     secrets: input.secrets,
