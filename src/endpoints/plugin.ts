@@ -12,7 +12,6 @@ import { verifyApiTokenThrottled } from "../tokens/verify.ts";
 import { forward } from "../proxy/forward.ts";
 import { joinUpstream } from "../proxy/path.ts";
 import type { EndpointRoute } from "./compile.ts";
-import { RequestLogger } from "./requestlog.ts";
 import { projectMcp } from "./mcp.ts";
 
 const PREFIX = /^\/api\/([^/]+)\/proxy\/([^/]+)(\/.*)?$/;
@@ -20,8 +19,7 @@ const PREFIX = /^\/api\/([^/]+)\/proxy\/([^/]+)(\/.*)?$/;
 /** The endpoint proxy as a plain request handler (the plugin below routes to it; so can a fast path). */
 export function createEndpointHandler(gw: Gateway): (request: Request) => Promise<Response> {
   const proxied = gw.metrics.counter("hubgate_endpoint_requests_total", "Proxied endpoint requests by project, endpoint and outcome");
-  const requestLog = new RequestLogger(gw);
-  gw.startupTasks.push(Promise.resolve().then(() => requestLog.prune()));
+  const requestLog = gw.requestLog;
 
   async function handle(request: Request): Promise<Response> {
     const table = gw.routes.current(); // this request's snapshot, even if a reload swaps the table meanwhile

@@ -81,7 +81,7 @@ export class McpProxy {
     res.headers.delete("www-authenticate");
     if (filtering) res = this.filtered(upstream, res, listIds);
     this.gw.holdOpen(request, res);
-    this.gw.store.requestLogs.append({
+    this.gw.requestLog.write({
       at: Date.now(),
       project: "mcp",
       endpoint: upstream.name,

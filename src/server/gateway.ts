@@ -15,6 +15,7 @@ import { Keyring } from "../crypto/keyring.ts";
 import { loadAppKey, parseAppKey } from "../crypto/appkey.ts";
 import { createMemoryState, type SharedState } from "../state/index.ts";
 import { OAuthService } from "../oauth/service.ts";
+import { RequestLogger } from "./requestlog.ts";
 
 export interface ReloadStatus {
   count: number;
@@ -53,6 +54,8 @@ export class Gateway {
   private reloading: Promise<boolean> | null = null;
   /** OAuth connections: connect flow, token refresh, disconnect */
   readonly oauth: OAuthService;
+  /** the proxied-request log (endpoints and MCP), with its retention */
+  readonly requestLog: RequestLogger;
 
   private constructor(
     readonly opts: GatewayOptions,
@@ -64,6 +67,7 @@ export class Gateway {
     private loaded: LoadedConfig,
   ) {
     this.oauth = new OAuthService(this);
+    this.requestLog = new RequestLogger(this);
     this.metrics.gauge("hubgate_config_version", "Version of the route table in use").set({}, () => this.routes.current().version);
     this.metrics.gauge("hubgate_uptime_seconds", "Seconds since start").set({}, () => Math.round((Date.now() - this.startedAt) / 1000));
   }

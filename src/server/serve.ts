@@ -31,6 +31,7 @@ export async function serve(opts: GatewayOptions & { signals?: boolean }): Promi
   const services = createServices(gw);
   const app = createApp(gw, services);
   await Promise.all(gw.startupTasks);
+  gw.requestLog.prune(); // retention of what earlier runs logged
   app.compile();
   const fast = createFastPath(gw, services.pipeline, { endpoints: services.endpoints, github: (r) => services.github.handle(r) }, app.routes.map((r) => r.path));
   const appFetch = app.fetch;

@@ -1,10 +1,10 @@
 /**
- * One row per proxied request in the store (time, project, endpoint, token id, method, path without
- * the query, status, latency, bytes, provider), written when the response body has been streamed,
- * pruned by age and row count every few hundred writes.
+ * One row per proxied request — endpoints and MCP servers — in the store (time, project, endpoint,
+ * token id, method, path without the query, status, latency, bytes, provider), written when the
+ * response body has been streamed, pruned by age and row count every few hundred writes.
  */
 import { durationMs } from "../config/types.ts";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "./gateway.ts";
 import type { NewRequestLog } from "../store/index.ts";
 
 const PRUNE_EVERY = 500;
