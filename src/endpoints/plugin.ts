@@ -14,7 +14,8 @@ import { joinUpstream } from "../proxy/path.ts";
 import type { EndpointRoute } from "./compile.ts";
 import { projectMcp } from "./mcp.ts";
 
-const PREFIX = /^\/api\/([^/]+)\/proxy\/([^/]+)(\/.*)?$/;
+/** /api/<project>/proxy/<slug>[/<rest>] (the fast path routes by it too) */
+export const ENDPOINT_PATH = /^\/api\/([^/]+)\/proxy\/([^/]+)(\/.*)?$/;
 
 /** The endpoint proxy as a plain request handler (the plugin below routes to it; so can a fast path). */
 export function createEndpointHandler(gw: Gateway): (request: Request) => Promise<Response> {
@@ -24,7 +25,7 @@ export function createEndpointHandler(gw: Gateway): (request: Request) => Promis
   async function handle(request: Request): Promise<Response> {
     const table = gw.routes.current(); // this request's snapshot, even if a reload swaps the table meanwhile
     const url = new URL(request.url);
-    const m = PREFIX.exec(url.pathname);
+    const m = ENDPOINT_PATH.exec(url.pathname);
     if (!m) throw Errors.notFound();
     const [, project, slug, rest = ""] = m;
     const route = table.endpoints.get(endpointKey(project!, slug!));

@@ -6,13 +6,13 @@
  */
 import type { Gateway } from "./gateway.ts";
 import { Pipeline } from "./pipeline.ts";
+import { ENDPOINT_PATH } from "../endpoints/plugin.ts";
 
 export interface FastHandlers {
   endpoints: (request: Request) => Promise<Response>;
   github: ((request: Request) => Promise<Response>) | null;
 }
 
-const ENDPOINT = /^\/api\/[^/]+\/proxy\/[^/]+(?:\/|$)/;
 
 export function createFastPath(gw: Gateway, pipeline: Pipeline, handlers: FastHandlers, ownRoutePaths: readonly string[]) {
   // first path segments the app itself serves (the GitHub catch-all "/*" excluded)
@@ -20,7 +20,7 @@ export function createFastPath(gw: Gateway, pipeline: Pipeline, handlers: FastHa
   const ghesPrefix = /^\/api\/(v3\/|graphql$)/;
 
   const route = (path: string): { template: string; handler: (r: Request) => Promise<Response> } | null => {
-    if (ENDPOINT.test(path)) return { template: "/api/:project/proxy/:slug/*", handler: handlers.endpoints };
+    if (ENDPOINT_PATH.test(path)) return { template: "/api/:project/proxy/:slug/*", handler: handlers.endpoints };
     if (!handlers.github || !gw.routes.current().github.enabled) return null;
     if (ghesPrefix.test(path)) return { template: path.startsWith("/api/graphql") ? "/api/graphql" : "/api/v3/*", handler: handlers.github };
     const first = path.split("/")[1] ?? "";
