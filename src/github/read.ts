@@ -10,7 +10,7 @@ import type { Bucket } from "./bucket.ts";
 import { etagMatches, storableHeaders, type CachedMeta, type CacheOutcome, type ReadCache, requestKey } from "./cache.ts";
 import type { GithubRoute } from "./compile.ts";
 import { decodedBytes, plainHeaders, type Pool } from "./pool.ts";
-import { rewriteHeaders } from "./rewrite.ts";
+import { rewriteHeaders, rewriteResponse } from "./rewrite.ts";
 
 export interface ReadContext {
   request: Request;
@@ -20,7 +20,6 @@ export interface ReadContext {
   target: URL;
   bucket: Bucket;
   clientBase: string;
-  apiBase: string;
   graphql?: { text: string; canonical: string };
 }
 
@@ -64,10 +63,10 @@ export async function readThrough(ctx: ReadContext, d: Deps): Promise<Served> {
     return fetchUpstream(ctx, d, cacheable ? key : null, entry);
   });
   if (fetched.kind === "stream") {
-    if (leader) return { response: withRewrite(fetched.response, ctx), outcome: "BYPASS" };
+    if (leader) return { response: rewriteResponse(fetched.response, d.g.apiUrl, ctx.clientBase), outcome: "BYPASS" };
     // a follower cannot share a streamed body: fetch its own
     const own = await fetchUpstream(ctx, d, null, null);
-    return own.kind === "stream" ? { response: withRewrite(own.response, ctx), outcome: "BYPASS" } : serve(ctx, own, d);
+    return own.kind === "stream" ? { response: rewriteResponse(own.response, d.g.apiUrl, ctx.clientBase), outcome: "BYPASS" } : serve(ctx, own, d);
   }
   const buffered: Extract<Fetched, { kind: "buffered" }> = fetched;
   return serve(ctx, leader ? buffered : { ...buffered, outcome: "COALESCED" }, d);
@@ -136,12 +135,6 @@ function serve(ctx: ReadContext, f: Extract<Fetched, { kind: "buffered" }>, d: D
   // cached bodies are never resized or shared-memory backed
   const body = ctx.request.method === "HEAD" ? null : (f.body as Uint8Array<ArrayBuffer>);
   return { response: new Response(body, { status: f.status, headers }), outcome: f.outcome };
-}
-
-function withRewrite(res: Response, ctx: ReadContext): Response {
-  const headers = new Headers(res.headers);
-  rewriteHeaders(headers, ctx.apiBase, ctx.clientBase);
-  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
 function dropEmpty(h: Record<string, string>): Record<string, string> {

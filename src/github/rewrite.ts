@@ -17,6 +17,12 @@ export function rewriteLink(header: string, upstreamBase: string, clientBase: st
   return header.replace(/<([^>]*)>/g, (_, url: string) => `<${rewriteUrl(url, upstreamBase, clientBase)}>`);
 }
 
+/** A streamed upstream response with its Link/Location moved to the gateway (headers rewritten in place). */
+export function rewriteResponse(res: Response, upstreamBase: string, clientBase: string): Response {
+  rewriteHeaders(res.headers, upstreamBase, clientBase);
+  return res;
+}
+
 export function rewriteHeaders(headers: Headers, upstreamBase: string, clientBase: string): void {
   const link = headers.get("link");
   if (link) headers.set("link", rewriteLink(link, upstreamBase, clientBase));

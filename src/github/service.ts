@@ -14,7 +14,7 @@ import { resolveIdentities } from "./identities.ts";
 import { resolveLayout } from "./layout.ts";
 import { Pool } from "./pool.ts";
 import { ReadCache, type CacheOutcome } from "./cache.ts";
-import { rewriteHeaders } from "./rewrite.ts";
+import { rewriteResponse } from "./rewrite.ts";
 import { readThrough, type ReadContext, type Served } from "./read.ts";
 import type { GithubRoute } from "./compile.ts";
 
@@ -81,7 +81,7 @@ export class GithubService {
         if (op.kind === "query") {
           kind = "graphql_query";
           g.owners.checkOwners(op.owners, op.dynamicOwner);
-          const ctx = this.context(request, g, layout, cred, "/graphql", "", { text, canonical: JSON.stringify([body.query, body.variables ?? null, body.operationName ?? null]) });
+          const ctx = this.context(request, g, layout, "/graphql", "", { text, canonical: JSON.stringify([body.query, body.variables ?? null, body.operationName ?? null]) });
           return this.finish(await this.read(ctx, g, cred, request), kind);
         }
         kind = "graphql_mutation";
@@ -90,7 +90,7 @@ export class GithubService {
       }
       g.owners.checkPath(layout.path);
       if (method === "GET" || method === "HEAD") {
-        const ctx = this.context(request, g, layout, cred, layout.path, url.search);
+        const ctx = this.context(request, g, layout, layout.path, url.search);
         return this.finish(await this.read(ctx, g, cred, request), kind);
       }
       kind = "write";
@@ -105,7 +105,6 @@ export class GithubService {
     request: Request,
     g: GithubRoute,
     layout: { path: string; clientBase: string },
-    _cred: ClientCredential,
     path: string,
     search: string,
     graphql?: { text: string; canonical: string },
@@ -118,7 +117,6 @@ export class GithubService {
       target: new URL(graphql ? g.graphqlUrl : g.apiUrl + path + search),
       bucket: bucketOf(request.method, path),
       clientBase: layout.clientBase,
-      apiBase: g.apiUrl,
       graphql,
     };
   }
@@ -153,9 +151,7 @@ export class GithubService {
       void loginP.then((login) =>
         this.gw.log.info("github write", { login: login ?? "unknown", method: request.method, path: new URL(request.url).pathname, status: res.status }),
       );
-    const headers = new Headers(res.headers);
-    rewriteHeaders(headers, g.apiUrl, clientBase);
-    return { response: new Response(res.body, { status: res.status, statusText: res.statusText, headers }), outcome: "BYPASS" };
+    return { response: rewriteResponse(res, g.apiUrl, clientBase), outcome: "BYPASS" };
   }
 
   /** Prometheus series per (identity, bucket), registered as the pool learns of them (bounded by config). */

@@ -51,11 +51,10 @@ export class OAuthService {
 
   /** A one-time link an operator opens in a browser to connect `name`. */
   async startConnect(name: string, actor: string): Promise<{ url: string; expiresAt: number }> {
-    this.connection(name);
+    const conn = this.connection(name); // unknown names fail here, before anything is stored
     const now = Date.now();
     const link = random();
     const expiresAt = now + STATE_TTL_MS;
-    const conn = this.connection(name);
     await this.gw.store.oauth.createState({
       state: random(),
       link,
