@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { waitReady } from "./tools.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 
@@ -18,24 +19,35 @@ export async function spawnUrl(cmd: string[], env: Record<string, string> = {}):
   return { proc, url };
 }
 
-/** Starts `bun src/main.ts serve` (or the binary when HUBGATE_BIN is set) on a free port with the given config body. */
-export async function startGateway(body: string, env: Record<string, string> = {}): Promise<{ proc: Subprocess; url: string }> {
+export interface StartedGateway {
+  proc: Subprocess;
+  url: string;
+  dir: string;
+  config: string;
+}
+
+/**
+ * Starts the gateway on a free port with the given config body: the binary `opts.bin` (or
+ * $HUBGATE_BIN), else `bun src/main.ts serve`. Logs at warn (info with `logs`, stdout then piped).
+ */
+export async function startGateway(body: string, opts: { bin?: string; logs?: boolean; env?: Record<string, string> } = {}): Promise<StartedGateway> {
   const dir = mkdtempSync(join(tmpdir(), "hubgate-bench-"));
   const port = await freePort();
   const config = join(dir, "gateway.toml");
-  writeFileSync(config, `[server]\nport = ${port}\n[storage]\npath = "${join(dir, "hubgate.db")}"\n[logging]\nlevel = "warn"\naccess_log = false\n${body}`);
-  const cmd = process.env.HUBGATE_BIN ? [process.env.HUBGATE_BIN, "serve", "--config", config] : [process.execPath, join(ROOT, "src/main.ts"), "serve", "--config", config];
+  writeFileSync(
+    config,
+    `[server]\nport = ${port}\n[storage]\npath = "${join(dir, "hubgate.db")}"\n[logging]\nlevel = "${opts.logs ? "info" : "warn"}"\naccess_log = false\nrequest_log_max_rows = 0\n${body}`,
+  );
+  const bin = opts.bin ?? process.env.HUBGATE_BIN;
+  const cmd = bin ? [bin, "serve", "--config", config] : [process.execPath, join(ROOT, "src/main.ts"), "serve", "--config", config];
   const proc = Bun.spawn(cmd, {
-    env: { ...process.env, HUBGATE_APP_KEY: Buffer.alloc(32, 1).toString("base64"), BUN_CONFIG_MAX_HTTP_REQUESTS: "1024", ...env },
-    stdout: "ignore",
+    env: { ...process.env, HUBGATE_APP_KEY: Buffer.alloc(32, 1).toString("base64"), BUN_CONFIG_MAX_HTTP_REQUESTS: "4096", ...opts.env },
+    stdout: opts.logs ? "pipe" : "ignore",
     stderr: "inherit",
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { proc, url };
-    await Bun.sleep(50);
-  }
-  throw new Error("gateway did not become ready");
+  await waitReady(`${url}/readyz`);
+  return { proc, url, dir, config };
 }
 
 export async function freePort(): Promise<number> {

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { ROOT, freePort, spawnUrl } from "./lib.ts";
+import { ROOT, freePort, spawnUrl, startGateway, type StartedGateway } from "./lib.ts";
 import { distinctPathsScript, ensureTools, rssMiB, table, waitReady, wrk } from "./tools.ts";
 import { quotaEconomy } from "./quota.ts";
 import { mcpStreams } from "./streams.ts";
@@ -25,22 +25,12 @@ const procs: Subprocess[] = [];
 const cleanup = () => procs.forEach((p) => p.kill());
 process.on("exit", cleanup);
 
-export type Hubgate = (body: string, opts?: { logs?: boolean }) => Promise<{ url: string; proc: Subprocess; dir: string; config: string }>;
+export type Hubgate = (body: string, opts?: { logs?: boolean }) => Promise<StartedGateway>;
 
-async function hubgate(body: string, opts: { logs?: boolean } = {}): Promise<{ url: string; proc: Subprocess; dir: string; config: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "hg-bench-"));
-  const port = await freePort();
-  const cfg = join(dir, "gateway.toml");
-  writeFileSync(cfg, `[server]\nport = ${port}\n[storage]\npath = "${join(dir, "hubgate.db")}"\n[logging]\nlevel = "${opts.logs ? "info" : "warn"}"\naccess_log = false\nrequest_log_max_rows = 0\n${body}`);
-  const proc = Bun.spawn([BIN, "serve", "--config", cfg], {
-    env: { ...process.env, HUBGATE_APP_KEY: Buffer.alloc(32, 3).toString("base64"), BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" },
-    stdout: opts.logs ? "pipe" : "ignore",
-    stderr: "inherit",
-  });
-  procs.push(proc);
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(`${url}/healthz`);
-  return { url, proc, dir, config: cfg };
+async function hubgate(body: string, opts: { logs?: boolean } = {}): Promise<StartedGateway> {
+  const g = await startGateway(body, { bin: BIN, logs: opts.logs });
+  procs.push(g.proc);
+  return g;
 }
 
 function nginx(upstreamUrl: string, cache: boolean): Promise<{ url: string }> {
