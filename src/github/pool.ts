@@ -174,7 +174,7 @@ export async function decodedText(res: Response): Promise<string> {
   return new TextDecoder().decode(await decodedBytes(res));
 }
 
-export async function decodedBytes(res: Response): Promise<Uint8Array> {
+export async function decodedBytes(res: Response): Promise<Uint8Array<ArrayBuffer>> {
   const raw = Buffer.from(await res.arrayBuffer());
   const enc = (res.headers.get("content-encoding") ?? "").toLowerCase().trim();
   if (enc === "gzip" || enc === "x-gzip") return new Uint8Array(gunzipSync(raw));

@@ -7,7 +7,7 @@
 import type { Gateway } from "../server/gateway.ts";
 import type { CacheEntry } from "../state/index.ts";
 import type { Bucket } from "./bucket.ts";
-import { etagMatches, storableHeaders, type CachedMeta, type CacheOutcome, type ReadCache, requestKey } from "./cache.ts";
+import { etagMatches, storableHeaders, tagOutcome, type CachedMeta, type CacheOutcome, type ReadCache, requestKey } from "./cache.ts";
 import type { GithubRoute } from "./compile.ts";
 import { decodedBytes, plainHeaders, type Pool } from "./pool.ts";
 import { rewriteHeaders, rewriteResponse } from "./rewrite.ts";
@@ -17,7 +17,8 @@ export interface ReadContext {
   method: string;
   path: string;
   search: string;
-  target: URL;
+  /** the upstream URL, parsed only when a request goes upstream (not on cache hits) */
+  target: string;
   bucket: Bucket;
   clientBase: string;
   graphql?: { text: string; canonical: string };
@@ -26,6 +27,8 @@ export interface ReadContext {
 export interface Served {
   response: Response;
   outcome: CacheOutcome;
+  /** X-Hubgate-Cache and Cache-Status are already set */
+  tagged?: boolean;
 }
 
 interface Deps {
@@ -35,7 +38,7 @@ interface Deps {
   cache: ReadCache;
 }
 
-type Fetched = { kind: "buffered"; status: number; headers: [string, string][]; body: Uint8Array; etag: string | null; outcome: CacheOutcome } | { kind: "stream"; response: Response };
+type Fetched = { kind: "buffered"; status: number; headers: [string, string][]; body: Blob; etag: string | null; outcome: CacheOutcome } | { kind: "stream"; response: Response };
 
 /** Responses larger than this are streamed, never cached or shared. */
 const MAX_BUFFER = 8 * 1024 * 1024;
@@ -75,7 +78,7 @@ export async function readThrough(ctx: ReadContext, d: Deps): Promise<Served> {
 async function fetchUpstream(ctx: ReadContext, d: Deps, key: string | null, stale: CacheEntry<CachedMeta> | null): Promise<Fetched> {
   const base = {
     request: ctx.request,
-    target: ctx.target,
+    target: new URL(ctx.target),
     bucket: ctx.bucket,
     method: ctx.method,
     body: ctx.graphql?.text ?? null,
@@ -107,12 +110,12 @@ async function buffer(res: Response, identity: string, ctx: ReadContext, d: Deps
   const len = Number(res.headers.get("content-length") ?? 0);
   const enc = (res.headers.get("content-encoding") ?? "").toLowerCase();
   if (len > MAX_BUFFER || (enc && !["gzip", "x-gzip", "deflate", "br"].includes(enc))) return { kind: "stream", response: res };
-  const body = text !== undefined ? new TextEncoder().encode(text) : await decodedBytes(res);
+  const body = new Blob([text !== undefined ? text : await decodedBytes(res)]);
   const headers = storableHeaders(plainHeaders(res.headers));
   const etag = res.headers.get("etag");
   const ok = res.status >= 200 && res.status < 300 && res.status !== 206;
   const graphqlErrors = ctx.graphql !== undefined && /"errors"\s*:/.test(text ?? "");
-  if (key && ok && !graphqlErrors && body.byteLength <= MAX_BUFFER) {
+  if (key && ok && !graphqlErrors && body.size <= MAX_BUFFER) {
     const now = Date.now();
     const ttl = d.g.ttlFor(ctx.path);
     const meta: CachedMeta = { status: res.status, headers, etag, lastModified: res.headers.get("last-modified"), identity };
@@ -126,15 +129,32 @@ function fromEntry(e: CacheEntry<CachedMeta>, outcome: CacheOutcome): Extract<Fe
 }
 
 function serve(ctx: ReadContext, f: Extract<Fetched, { kind: "buffered" }>, d: Deps): Served {
-  const headers = new Headers(f.headers);
-  rewriteHeaders(headers, d.g.apiUrl, ctx.clientBase);
+  const headers = clientHeaders(f.headers, f.outcome, d.g.apiUrl, ctx.clientBase);
   if (f.status === 200 && etagMatches(ctx.request.headers.get("if-none-match"), f.etag)) {
-    for (const h of ["content-type", "content-length", "content-encoding"]) headers.delete(h);
-    return { response: new Response(null, { status: 304, headers }), outcome: f.outcome };
+    const notModified = new Headers(headers);
+    for (const h of ["content-type", "content-length", "content-encoding"]) notModified.delete(h);
+    return { response: new Response(null, { status: 304, headers: notModified }), outcome: f.outcome, tagged: true };
   }
-  // cached bodies are never resized or shared-memory backed
-  const body = ctx.request.method === "HEAD" ? null : (f.body as Uint8Array<ArrayBuffer>);
-  return { response: new Response(body, { status: f.status, headers }), outcome: f.outcome };
+  // a Blob body is sent without a copy; Response copies the headers it is given
+  return { response: new Response(ctx.request.method === "HEAD" ? null : f.body, { status: f.status, headers }), outcome: f.outcome, tagged: true };
+}
+
+/**
+ * A stored header list as the client sees it — Link/Location moved to the client's base, the cache
+ * outcome tagged — built once per entry, base and outcome rather than on every hit. Never mutated:
+ * callers copy it.
+ */
+const prepared = new WeakMap<[string, string][], { apiUrl: string; clientBase: string; byOutcome: Partial<Record<CacheOutcome, Headers>> }>();
+function clientHeaders(stored: [string, string][], outcome: CacheOutcome, apiUrl: string, clientBase: string): Headers {
+  let p = prepared.get(stored);
+  if (!p || p.clientBase !== clientBase || p.apiUrl !== apiUrl) prepared.set(stored, (p = { apiUrl, clientBase, byOutcome: {} }));
+  let headers = p.byOutcome[outcome];
+  if (!headers) {
+    headers = p.byOutcome[outcome] = new Headers(stored);
+    rewriteHeaders(headers, apiUrl, clientBase);
+    tagOutcome(headers, outcome);
+  }
+  return headers;
 }
 
 function dropEmpty(h: Record<string, string>): Record<string, string> {

@@ -13,7 +13,7 @@ import { classifyGraphql } from "./graphql.ts";
 import { resolveIdentities } from "./identities.ts";
 import { resolveLayout } from "./layout.ts";
 import { Pool } from "./pool.ts";
-import { ReadCache, type CacheOutcome } from "./cache.ts";
+import { ReadCache, tagOutcome } from "./cache.ts";
 import { rewriteResponse } from "./rewrite.ts";
 import { readThrough, type ReadContext, type Served } from "./read.ts";
 import type { GithubRoute } from "./compile.ts";
@@ -114,7 +114,7 @@ export class GithubService {
       method: graphql ? "POST" : request.method,
       path,
       search,
-      target: new URL(graphql ? g.graphqlUrl : g.apiUrl + path + search),
+      target: graphql ? g.graphqlUrl : g.apiUrl + path + search,
       bucket: bucketOf(request.method, path),
       clientBase: layout.clientBase,
       graphql,
@@ -123,7 +123,7 @@ export class GithubService {
 
   private async read(ctx: ReadContext, g: GithubRoute, cred: ClientCredential, request: Request): Promise<Served> {
     if (g.clients === "token") {
-      if (cred.kind === "github") return this.passThrough(request, ctx.target, g, ctx.clientBase, cred, ctx.graphql?.text);
+      if (cred.kind === "github") return this.passThrough(request, new URL(ctx.target), g, ctx.clientBase, cred, ctx.graphql?.text);
       if (cred.kind === "none")
         throw Errors.unauthorized("A hubgate API token with scope github:read is required for reads", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate"' });
       await verifyApiTokenThrottled(this.gw, request, { scope: "github:read" }, cred.token);
@@ -182,9 +182,7 @@ export class GithubService {
     this.exportBudgets();
     this.cache.count(served.outcome);
     this.requests.inc({ kind, outcome: served.outcome });
-    const h = served.response.headers;
-    h.set("x-hubgate-cache", served.outcome);
-    h.set("cache-status", cacheStatus(served.outcome));
+    if (!served.tagged) tagOutcome(served.response.headers, served.outcome);
     return served.response;
   }
 
@@ -195,21 +193,5 @@ export class GithubService {
       cache: this.cache.stats(),
       pool: this.pool.counters,
     };
-  }
-}
-
-/** RFC 9211 Cache-Status for an outcome. */
-function cacheStatus(o: CacheOutcome): string {
-  switch (o) {
-    case "HIT":
-      return "hubgate; hit";
-    case "COALESCED":
-      return "hubgate; hit; detail=coalesced";
-    case "REVALIDATED":
-      return "hubgate; fwd=stale; fwd-status=304";
-    case "MISS":
-      return "hubgate; fwd=miss";
-    case "BYPASS":
-      return "hubgate; fwd=bypass";
   }
 }

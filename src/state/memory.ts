@@ -65,7 +65,7 @@ export class MemoryByteCache implements ByteCache {
 
   async set<M>(key: string, entry: CacheEntry<M>, keepMs: number): Promise<void> {
     this.remove(key);
-    const size = entry.body.byteLength + key.length + JSON.stringify(entry.meta).length;
+    const size = entry.body.size + key.length + JSON.stringify(entry.meta).length;
     if (size > this.maxBytes) return; // larger than the whole budget: don't cache
     this.entries.set(key, { entry, expiresAt: this.now() + keepMs, size, used: false });
     this.bytes += size;

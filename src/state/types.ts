@@ -20,7 +20,8 @@ export interface RateCounter {
 }
 
 export interface CacheEntry<M = Record<string, unknown>> {
-  body: Uint8Array;
+  /** immutable, so a response can send it without a copy (a Uint8Array body is copied per Response) */
+  body: Blob;
   meta: M;
   storedAt: number;
   /** epoch ms after which the entry is stale (may still be revalidated) */

@@ -32,7 +32,7 @@ describe("rate counter: sliding count", () => {
 });
 
 describe("byte cache", () => {
-  const entry = (n: number, freshUntil = Infinity) => ({ body: new Uint8Array(n), meta: {}, storedAt: 0, freshUntil });
+  const entry = (n: number, freshUntil = Infinity) => ({ body: new Blob([new Uint8Array(n)]), meta: {}, storedAt: 0, freshUntil });
 
   test("LRU eviction by bytes; a read refreshes recency", async () => {
     const c = new MemoryByteCache(350);
