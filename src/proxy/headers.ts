@@ -21,28 +21,38 @@ export interface RequestHeaderOptions {
   keepLength?: boolean;
 }
 
-/** Headers for the upstream request, built from the client's. */
+const CLIENT_AUTH_SET = new Set(CLIENT_AUTH);
+/** never copied from the client: hop-by-hop, Host (Bun's fetch sends a Host given to it; the upstream must see its own), Expect */
+const NEVER_FORWARDED = new Set([...HOP_BY_HOP, "host", "expect"]);
+
+/**
+ * Headers for the upstream request, built from the client's in one pass (copying them all and then
+ * deleting some cost a native call per name on every request).
+ */
 export function upstreamRequestHeaders(incoming: Headers, opts: RequestHeaderOptions): Headers {
-  const h = new Headers(incoming);
-  stripHopByHop(h);
-  h.delete("host"); // Bun's fetch sends a Host header given to it; the upstream must see its own
+  const named = incoming.get("connection");
+  const connectionNamed = named ? new Set(named.split(",").map((n) => n.trim().toLowerCase())) : null;
   // a known length travels with the unchanged body; otherwise fetch frames the body itself
-  if (!opts.keepLength || incoming.has("transfer-encoding")) h.delete("content-length");
-  h.delete("expect");
-  if (opts.stripAuth) for (const n of CLIENT_AUTH) h.delete(n);
-  // gateway-internal headers never reach an upstream, even when the client's credentials are passed on
-  for (const n of [...h.keys()]) if (n.startsWith("x-hubgate-")) h.delete(n);
+  const keepLength = opts.keepLength === true && !incoming.has("transfer-encoding");
+  const h = new Headers();
+  incoming.forEach((v, k) => {
+    if (NEVER_FORWARDED.has(k) || connectionNamed?.has(k)) return;
+    if (k === "content-length" && !keepLength) return;
+    if (opts.stripAuth && CLIENT_AUTH_SET.has(k)) return;
+    // gateway-internal headers never reach an upstream, even when the client's credentials are passed on
+    if (k.startsWith("x-hubgate-")) return;
+    h.append(k, v);
+  });
   // fetch runs with decompress:false and then adds no Accept-Encoding of its own: forward the client's,
   // or ask for identity so a client that named no coding gets none
   if (!h.has("accept-encoding")) h.set("accept-encoding", "identity");
   h.set("via", "1.1 hubgate");
-  for (const [k, v] of Object.entries(opts.inject ?? {})) h.set(k, v);
+  if (opts.inject) for (const k in opts.inject) h.set(k, opts.inject[k]!);
   return h;
 }
 
-/** Headers for the client, built from the upstream response's (Set-Cookie entries stay separate). */
+/** The upstream response's headers made fit for the client, in place (Set-Cookie entries stay separate). */
 export function clientResponseHeaders(upstream: Headers): Headers {
-  const h = new Headers(upstream);
-  stripHopByHop(h);
-  return h;
+  stripHopByHop(upstream);
+  return upstream;
 }
