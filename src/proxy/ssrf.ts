@@ -122,8 +122,30 @@ function literal(host: string): string | null {
   return parseIPv4Loose(bare);
 }
 
+/**
+ * Addresses that passed the check, by host and allowPrivate, for as long as Bun's own DNS cache keeps
+ * an answer (30 s by default): a request checks the host without a lookup or an address parse each
+ * time. Requests still connect to the checked address (pinTo in forward.ts), so a cached answer never
+ * opens a rebinding window. Failures and refusals are not cached; a custom `lookup` bypasses it.
+ */
+const checked = new Map<string, { addresses: string[]; until: number }>();
+const CHECKED_TTL_MS = 30_000;
+const CHECKED_MAX = 1_000;
+
 /** Resolve `hostname` and refuse it (403 ssrf_refused) unless every address is public or allowPrivate. Returns the addresses. */
 export async function checkHost(hostname: string, opts: { allowPrivate: boolean; lookup?: Lookup }): Promise<string[]> {
+  if (opts.lookup) return checkHostUncached(hostname, opts);
+  const key = `${opts.allowPrivate ? "p" : "-"}${hostname}`;
+  const now = Date.now();
+  const hit = checked.get(key);
+  if (hit && hit.until > now) return hit.addresses;
+  const addresses = await checkHostUncached(hostname, opts);
+  if (checked.size >= CHECKED_MAX) checked.clear();
+  checked.set(key, { addresses, until: now + CHECKED_TTL_MS });
+  return addresses;
+}
+
+async function checkHostUncached(hostname: string, opts: { allowPrivate: boolean; lookup?: Lookup }): Promise<string[]> {
   const host = hostname.replace(/^\[(.*)\]$/, "$1");
   const lit = literal(host);
   let addresses: string[];

@@ -67,6 +67,14 @@ describe("checkHost", () => {
     "empty.test": [],
   });
 
+  test("a passed check is reused (no lookup or parse per request); refusals are not remembered", async () => {
+    const first = await checkHost("localhost", { allowPrivate: true });
+    expect(first.length).toBeGreaterThan(0);
+    expect(await checkHost("localhost", { allowPrivate: true })).toBe(first); // the same answer, not a new lookup
+    // the cache is per allowPrivate: the same name is still refused without it, every time
+    for (let i = 0; i < 2; i++) await expect(checkHost("localhost", { allowPrivate: false })).rejects.toMatchObject({ code: "ssrf_refused" });
+  });
+
   test("public names and literals pass and return the addresses", async () => {
     expect(await checkHost("public.test", { allowPrivate: false, lookup: dns })).toEqual(["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]);
     expect(await checkHost("8.8.8.8", { allowPrivate: false, lookup: dns })).toEqual(["8.8.8.8"]);
