@@ -10,7 +10,11 @@ import { GatewayError } from "../core/errors.ts";
 
 const invalid = (why: string) => new GatewayError("invalid_path", `Invalid request path: ${why}`, 400);
 
+/** A segment needing no decoding or closer look: no '%', no separator or control character, not a dot segment. */
+const PLAIN_SEGMENT = /^[^%\\\x00-\x1f\x7f?#]+$/;
+
 function checkSegment(seg: string): void {
+  if (PLAIN_SEGMENT.test(seg) && seg !== "." && seg !== "..") return;
   let decoded: string;
   try {
     decoded = decodeURIComponent(seg);
@@ -23,22 +27,50 @@ function checkSegment(seg: string): void {
   if (/[?#]/.test(seg)) throw invalid("'?' and '#' belong in the query, not the path");
 }
 
+interface Base {
+  /** scheme://host[:port] */
+  origin: string;
+  /** the base path without trailing slashes ("" for the root) */
+  path: string;
+  /** the base's own query, with its '?', or "" */
+  search: string;
+  /** the whole base without query and fragment */
+  bare: string;
+}
+
+/** Parsed upstream bases (one per endpoint; bounded by the config), so a request parses one URL, not two. */
+const bases = new Map<string, Base>();
+
+function parseBase(base: string | URL): Base {
+  const key = typeof base === "string" ? base : base.href;
+  let b = bases.get(key);
+  if (!b) {
+    const url = new URL(base);
+    url.hash = "";
+    const search = url.search;
+    url.search = "";
+    b = { origin: `${url.protocol}//${url.host}`, path: url.pathname.replace(/\/+$/, ""), search, bare: url.href };
+    if (bases.size >= 10_000) bases.clear();
+    bases.set(key, b);
+  }
+  return b;
+}
+
 /**
  * `base` path + `rest` (no double slashes) with the base's own query followed by `search`.
  * Throws GatewayError("invalid_path", 400) for traversal attempts.
  */
 export function joinUpstream(base: string | URL, rest: string, search: string): URL {
-  const url = new URL(base);
-  url.hash = "";
+  const b = parseBase(base);
   const segments = rest.split("/").filter((s) => s !== "");
   for (const seg of segments) checkSegment(seg);
   const trailingSlash = rest.endsWith("/") && rest !== "";
-  const basePath = url.pathname.replace(/\/+$/, "");
   const tail = (segments.length ? `/${segments.join("/")}` : "") + (trailingSlash ? "/" : "");
-  if (tail) url.pathname = `${basePath}${tail}`; // an empty rest leaves the base exactly as configured
-  const within = basePath === "" || url.pathname === basePath || url.pathname.startsWith(`${basePath}/`);
+  const q = search.startsWith("?") ? search.slice(1) : search;
+  const query = q ? (b.search ? `${b.search}&${q}` : `?${q}`) : b.search;
+  // an empty rest leaves the base exactly as configured
+  const url = new URL(tail ? `${b.origin}${b.path}${tail}${query}` : `${b.bare}${query}`);
+  const within = b.path === "" || url.pathname === b.path || url.pathname.startsWith(`${b.path}/`);
   if (!within) throw invalid("path escapes the upstream base");
-  const q = search.replace(/^\?/, "");
-  if (q) url.search = url.search ? `${url.search}&${q}` : `?${q}`;
   return url;
 }
