@@ -1,11 +1,11 @@
 #!/usr/bin/env bun
 /**
  * `bun run bench`: the five benchmark tables, loopback only, bounded in time (about 3–4 minutes with
- * the defaults; --quick for a smoke run). Runs the compiled binary (built if missing) against a local
+ * the defaults; --quick for a smoke run). Runs the compiled binary (rebuilt first) against a local
  * upstream, next to the upstream alone, a bare Bun proxy and nginx (plain and proxy_cache).
  */
 import { parseArgs } from "node:util";
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -19,7 +19,8 @@ const { values } = parseArgs({ options: { quick: { type: "boolean", default: fal
 const seconds = Number(values.seconds ?? (values.quick ? 3 : 8));
 const BIN = join(ROOT, "dist/hubgate");
 ensureTools();
-if (!existsSync(BIN)) Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts")], { stdout: "inherit", stderr: "inherit" });
+// always rebuilt (under a second): a stale binary would measure old code
+if (Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts")], { stdout: "inherit", stderr: "inherit" }).exitCode !== 0) throw new Error("build failed");
 
 const procs: Subprocess[] = [];
 const cleanup = () => procs.forEach((p) => p.kill());
@@ -33,14 +34,15 @@ async function hubgate(body: string, opts: { logs?: boolean } = {}): Promise<Sta
   return g;
 }
 
-function nginx(upstreamUrl: string, cache: boolean): Promise<{ url: string }> {
+/** nginx on the same upstream: `workers` processes (auto = one per core, its usual setting). */
+function nginx(upstreamUrl: string, cache: boolean, workers: "auto" | 1 = "auto"): Promise<{ url: string }> {
   const dir = mkdtempSync(join(tmpdir(), "hg-nginx-"));
   chmodSync(dir, 0o777); // nginx workers drop to an unprivileged user and must reach the cache dir
   return freePort().then(async (port) => {
     const u = new URL(upstreamUrl);
     writeFileSync(
       join(dir, "nginx.conf"),
-      `worker_processes auto; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+      `worker_processes ${workers}; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
@@ -70,6 +72,7 @@ const bare = await spawnUrl([process.execPath, join(ROOT, "bench/bare-proxy.ts")
 procs.push(bare.proc);
 const ng = await nginx(up.url, false);
 const ngCache = await nginx(up.url, true);
+const ngCache1 = await nginx(up.url, true, 1);
 const pool = (cache: boolean) =>
   `[github]\napi_url = "${up.url}"\nallow_private = true\nclients = "open"\n${cache ? 'cache_default_ttl = "60s"' : "cache_max_bytes = 0"}\n[[github.identities]]\nid = "a"\ntoken = "bench-a"\n[[github.identities]]\nid = "b"\ntoken = "bench-b"\n`;
 const endpoint = `[[projects]]\nid = "b"\n[[projects.endpoints]]\nslug = "e"\nupstream_url = "${up.url}"\nauth_mode = "none"\nallow_private = true\n`;
@@ -86,7 +89,7 @@ const run1 = (name: string, url: string, path: string) => {
 };
 run1("upstream alone", up.url, "/repos/o/r");
 const bareR = run1("bare Bun.serve + fetch proxy", bare.url, "/repos/o/r");
-run1("nginx proxy_pass", ng.url, "/repos/o/r");
+run1("nginx proxy_pass (2 workers)", ng.url, "/repos/o/r");
 const idleRss = rssMiB(hgPass.proc.pid);
 const epR = run1("hubgate endpoint (/api/b/proxy/e/…)", hgPass.url, "/api/b/proxy/e/repos/o/r");
 const poolR = run1("hubgate GitHub pool (cache off)", hgPass.url, "/repos/o/r");
@@ -97,8 +100,13 @@ hgPass.proc.kill();
 const hgCache = await hubgate(pool(true));
 await fetch(`${hgCache.url}/repos/o/hot`);
 await fetch(`${ngCache.url}/repos/o/hot`);
+await fetch(`${ngCache1.url}/repos/o/hot`);
 const rows2: (string | number)[][] = [];
-for (const [name, url] of [["nginx proxy_cache", `${ngCache.url}/repos/o/hot`], ["hubgate GitHub pool (HIT)", `${hgCache.url}/repos/o/hot`]] as const) {
+for (const [name, url] of [
+  ["nginx proxy_cache (2 workers)", `${ngCache.url}/repos/o/hot`],
+  ["nginx proxy_cache (1 worker, like hubgate's one thread)", `${ngCache1.url}/repos/o/hot`],
+  ["hubgate GitHub pool (HIT)", `${hgCache.url}/repos/o/hot`],
+] as const) {
   wrk(url, { seconds: 2 });
   const r = wrk(url, { seconds });
   rows2.push([name, r.rps, r.p50, r.p99, r.errors + r.non2xx]);
@@ -110,6 +118,8 @@ console.log(table(["path", "req/s", "p50 ms", "p99 ms", "errors"], rows1));
 console.log(`\nhubgate endpoint path: ${Math.round((epR.rps / bareR.rps) * 100)} % of the bare Bun proxy; pool path: ${Math.round((poolR.rps / bareR.rps) * 100)} % (target ≥ 90 %)`);
 console.log(`\n### 2. Cache hit, 50 connections, ${seconds} s\n`);
 console.log(table(["path", "req/s", "p50 ms", "p99 ms", "errors"], rows2));
+const [ng2, ng1, hit] = rows2.map((r) => Number(r[1]));
+console.log(`\nhubgate cache hits: ${Math.round((hit! / ng2!) * 100)} % of nginx proxy_cache with 2 workers (target ≥ 100 %), ${Math.round((hit! / ng1!) * 100)} % of one nginx worker`);
 
 // 3. quota economy
 console.log(`\n### 3. Quota economy: 50 agents polling 20 hot resources\n`);

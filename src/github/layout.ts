@@ -10,8 +10,12 @@ export interface Resolved {
   clientBase: string;
 }
 
+/** publicUrl without trailing slashes, computed once per table's URL (this runs on every pool request) */
+const bases = new WeakMap<URL, string>();
+
 export function resolveLayout(pathname: string, mount: string, publicUrl: URL): Resolved | null {
-  const pub = publicUrl.href.replace(/\/+$/, "");
+  let pub = bases.get(publicUrl);
+  if (pub === undefined) bases.set(publicUrl, (pub = publicUrl.href.replace(/\/+$/, "")));
   if (pathname === "/api/graphql") return { path: "/graphql", clientBase: `${pub}/api/v3` };
   if (pathname.startsWith("/api/v3/") || pathname === "/api/v3") return { path: pathname.slice("/api/v3".length) || "/", clientBase: `${pub}/api/v3` };
   if (mount === "") return { path: pathname, clientBase: pub };
