@@ -26,10 +26,10 @@ const procs: Subprocess[] = [];
 const cleanup = () => procs.forEach((p) => p.kill());
 process.on("exit", cleanup);
 
-export type Hubgate = (body: string, opts?: { logs?: boolean }) => Promise<StartedGateway>;
+export type Hubgate = (body: string, opts?: { logs?: boolean; requestLog?: boolean }) => Promise<StartedGateway>;
 
-async function hubgate(body: string, opts: { logs?: boolean } = {}): Promise<StartedGateway> {
-  const g = await startGateway(body, { bin: BIN, logs: opts.logs });
+async function hubgate(body: string, opts: { logs?: boolean; requestLog?: boolean } = {}): Promise<StartedGateway> {
+  const g = await startGateway(body, { bin: BIN, ...opts });
   procs.push(g.proc);
   return g;
 }
@@ -101,6 +101,7 @@ const rounds = values.quick ? 1 : 3;
 // 1. pass-through
 const distinct = (prefix: string) => distinctPathsScript(prefix);
 const hgPass = await hubgate(pool(false) + endpoint);
+const hgLogged = await hubgate(endpoint, { requestLog: true });
 const idleRss = rssMiB(hgPass.proc.pid);
 const rows1 = measure(
   [
@@ -109,12 +110,14 @@ const rows1 = measure(
     { name: "nginx proxy_pass (2 workers)", url: ng.url, script: distinct("/repos/o/r") },
     { name: "hubgate endpoint (/api/b/proxy/e/…)", url: hgPass.url, script: distinct("/api/b/proxy/e/repos/o/r") },
     { name: "hubgate GitHub pool (cache off)", url: hgPass.url, script: distinct("/repos/o/r") },
+    { name: "hubgate endpoint, request log on (its default: a row per request in SQLite)", url: hgLogged.url, script: distinct("/api/b/proxy/e/repos/o/r") },
   ],
   rounds,
 );
 const [bareRps, epRps, poolRps] = [rows1[1]![1], rows1[3]![1], rows1[4]![1]].map(Number) as [number, number, number];
 const rssLoad = rssMiB(hgPass.proc.pid, "VmHWM"); // peak while under load (wrk blocks this process meanwhile)
 hgPass.proc.kill();
+hgLogged.proc.kill();
 
 // 2. cache hit, on a fresh cache and on one filled to its byte budget with other entries
 const hgCache = await hubgate(pool(true));
