@@ -179,6 +179,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.requestLog.flush();
     this.store.close();
   }
 }

@@ -1,16 +1,25 @@
 /**
  * One row per proxied request — endpoints and MCP servers — in the store (time, project, endpoint,
- * token id, method, path without the query, status, latency, bytes, provider), written when the
+ * token id, method, path without the query, status, latency, bytes, provider), recorded when the
  * response body has been streamed, pruned by age and row count every few hundred writes.
+ *
+ * Rows are written in batches: one transaction per FLUSH_MS or FLUSH_ROWS rows, and at shutdown.
+ * A commit per row cost about 100 µs of the single JS thread (4,400 vs 7,700 proxied req/s, measured).
+ * Readers in this process flush first; another process (the CLI) sees rows up to FLUSH_MS late, and
+ * a kill -9 loses at most the last FLUSH_MS of log rows (never tokens or grants).
  */
 import { durationMs } from "../config/types.ts";
 import type { Gateway } from "./gateway.ts";
 import type { NewRequestLog } from "../store/index.ts";
 
 const PRUNE_EVERY = 500;
+const FLUSH_MS = 100;
+const FLUSH_ROWS = 256;
 
 export class RequestLogger {
   private writes = 0;
+  private pending: NewRequestLog[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
   constructor(private readonly gw: Gateway) {}
 
   private enabled(): boolean {
@@ -19,11 +28,25 @@ export class RequestLogger {
 
   write(entry: NewRequestLog): void {
     if (!this.enabled()) return;
+    this.pending.push(entry);
+    if (this.pending.length >= FLUSH_ROWS) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  /** Write the rows recorded so far (readers call this first; so does shutdown). */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.pending.length) return;
+    const rows = this.pending;
+    this.pending = [];
     try {
-      this.gw.store.requestLogs.append(entry);
-      if (++this.writes % PRUNE_EVERY === 0) this.prune();
+      this.gw.store.requestLogs.appendMany(rows);
+      const before = this.writes;
+      this.writes += rows.length;
+      if (Math.floor(this.writes / PRUNE_EVERY) !== Math.floor(before / PRUNE_EVERY)) this.prune();
     } catch (e) {
-      this.gw.log.warn("request log write failed", { err: e instanceof Error ? e.message : String(e) });
+      this.gw.log.warn("request log write failed", { rows: rows.length, err: e instanceof Error ? e.message : String(e) });
     }
   }
 

@@ -21,6 +21,8 @@ export type NewRequestLog = Omit<RequestLog, "id">;
 
 export interface RequestLogRepo {
   append(l: NewRequestLog): number;
+  /** several rows in one transaction (one WAL commit instead of one per row) */
+  appendMany(rows: NewRequestLog[]): void;
   list(q: { afterId?: number; limit?: number; project?: string }): RequestLog[];
   /** delete beyond maxRows and older than maxAgeMs; returns rows deleted */
   prune(maxRows: number, maxAgeMs: number, now: number): number;
@@ -64,6 +66,9 @@ export function requestLogRepo(db: Database): RequestLogRepo {
     append(l) {
       return insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, l.path, l.status, l.ms, l.bytes, l.provider, l.error)!.id;
     },
+    appendMany: db.transaction((rows: NewRequestLog[]) => {
+      for (const l of rows) insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, l.path, l.status, l.ms, l.bytes, l.provider, l.error);
+    }),
     list(q) {
       const rows = page<Row>(db, "request_logs", { limit: q.limit, afterId: q.afterId, where: { project: q.project } });
       return rows.map(toLog);
