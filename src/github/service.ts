@@ -40,7 +40,10 @@ export class GithubService {
     gw.metrics.gauge("hubgate_github_cache_entries", "Entries in the GitHub read cache").set({}, () => cacheStats().entries);
     this.setReady(this.refresh(gw.routes.current()));
     gw.startupTasks.push(this.ready);
-    gw.reloadHooks.push((t) => this.setReady(this.refresh(t)));
+    gw.reloadHooks.push((t) => {
+      gw.state.cache.setMaxBytes(t.github.cacheMaxBytes);
+      return this.setReady(this.refresh(t));
+    });
   }
 
   private setReady(p: Promise<void>): Promise<void> {

@@ -48,9 +48,19 @@ export class MemoryByteCache implements ByteCache {
   private bytes = 0;
   private evictions = 0;
   constructor(
-    private readonly maxBytes: number,
+    private maxBytes: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  setMaxBytes(maxBytes: number): void {
+    this.maxBytes = maxBytes;
+    if (maxBytes <= 0) {
+      this.entries.clear();
+      this.bytes = 0;
+      return;
+    }
+    this.evict("");
+  }
 
   async get<M>(key: string): Promise<CacheEntry<M> | null> {
     const e = this.entries.get(key);

@@ -33,6 +33,8 @@ export interface ByteCache {
   /** store an entry; evicts least-recently-used entries beyond the byte budget; `keepMs` bounds life incl. staleness */
   set<M>(key: string, entry: CacheEntry<M>, keepMs: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /** a new byte budget (config reload): evicts down to it at once */
+  setMaxBytes(maxBytes: number): void;
   stats(): { entries: number; bytes: number; maxBytes: number; evictions: number };
 }
 

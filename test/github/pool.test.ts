@@ -367,4 +367,26 @@ describe("GitHub pool: environment, concurrency, metrics", () => {
       fake.stop();
     }
   });
+
+  test("cache_max_bytes is the cache's byte budget, applied again on reload", async () => {
+    const fake = fakeGithub(USERS);
+    const gw = await startGateway(poolConfig(fake, "cache_max_bytes = 5000"), env);
+    const base = gw.url.href.replace(/\/$/, "");
+    const stats = async () => ((await (await fetch(`${base}/stats`)).json()) as { features: { github: { cache: { maxBytes: number; bytes: number; evictions: number } } } }).features.github.cache;
+    try {
+      for (let i = 0; i < 20; i++) await fetch(`${base}/repos/o/b${i}`);
+      const s1 = await stats();
+      expect(s1.maxBytes).toBe(5000);
+      expect(s1.bytes).toBeLessThanOrEqual(5000);
+      expect(s1.evictions).toBeGreaterThan(0);
+      await Bun.write(gw.configPath, (await Bun.file(gw.configPath).text()).replace("cache_max_bytes = 5000", "cache_max_bytes = 2000"));
+      expect(await gw.gw.reload()).toBe(true);
+      const s2 = await stats();
+      expect(s2.maxBytes).toBe(2000);
+      expect(s2.bytes).toBeLessThanOrEqual(2000);
+    } finally {
+      await gw.shutdown();
+      fake.stop();
+    }
+  });
 });

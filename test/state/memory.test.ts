@@ -47,6 +47,18 @@ describe("byte cache", () => {
     expect(c.stats().bytes).toBeLessThanOrEqual(350);
   });
 
+  test("a new byte budget evicts down to it at once; 0 empties the cache", async () => {
+    const c = new MemoryByteCache(1000);
+    for (const k of ["a", "b", "c"]) await c.set(k, entry(200), 60_000);
+    await c.get("a");
+    c.setMaxBytes(450);
+    expect(await c.get("b")).toBeNull(); // the oldest unread entry went first
+    expect(await c.get("a")).not.toBeNull();
+    expect(c.stats()).toMatchObject({ entries: 2, maxBytes: 450 });
+    c.setMaxBytes(0);
+    expect(c.stats()).toMatchObject({ entries: 0, bytes: 0 });
+  });
+
   test("entries expire after keepMs; oversize entries are not stored", async () => {
     let now = 0;
     const c = new MemoryByteCache(1000, () => now);
