@@ -107,14 +107,14 @@ export async function logsCommand(values: Values): Promise<number> {
     const print = (l: { at: number; project: string; endpoint: string; method: string; path: string; status: number; ms: number; bytes: number | null; tokenId: string | null; error: string | null }) =>
       out([new Date(l.at).toISOString(), `${l.project}/${l.endpoint}`, l.method, l.path, l.status, `${l.ms}ms`, l.bytes ?? "-", l.tokenId ?? "-", l.error ?? ""].join("\t"));
     let after = 0;
-    for (const l of gw.store.requestLogs.list({ limit: Number(str(values.limit) ?? 50), project })) {
+    for (const l of gw.requestLog.list({ limit: Number(str(values.limit) ?? 50), project })) {
       print(l);
       after = l.id;
     }
     if (!values.follow) return 0;
     for (;;) {
       await Bun.sleep(500);
-      for (const l of gw.store.requestLogs.list({ afterId: after, limit: 500, project })) {
+      for (const l of gw.requestLog.list({ afterId: after, limit: 500, project })) {
         print(l);
         after = l.id;
       }

@@ -18,8 +18,7 @@ export function logsAdminPlugin(gw: Gateway) {
       ({ request, query: q }) => {
         const who = requireAdmin(gw, request);
         const project = who.kind === "project" ? who.project : q.project;
-        gw.requestLog.flush();
-        return { logs: gw.store.requestLogs.list({ limit: q.limit, afterId: q.after, project }) };
+        return { logs: gw.requestLog.list({ limit: q.limit, afterId: q.after, project }) };
       },
       { query, detail: { tags: ["admin"], summary: "Proxied-request log, newest page or after a cursor" } },
     )
@@ -28,8 +27,7 @@ export function logsAdminPlugin(gw: Gateway) {
       ({ request, query: q }) => {
         const who = requireAdmin(gw, request);
         const project = who.kind === "project" ? who.project : q.project;
-        gw.requestLog.flush();
-        let after = q.after ?? gw.store.requestLogs.list({ limit: 1, project }).at(-1)?.id ?? 0;
+        let after = q.after ?? gw.requestLog.list({ limit: 1, project }).at(-1)?.id ?? 0;
         const enc = new TextEncoder();
         let timer: ReturnType<typeof setInterval> | undefined;
         let beat: ReturnType<typeof setInterval> | undefined;
@@ -38,8 +36,7 @@ export function logsAdminPlugin(gw: Gateway) {
             c.enqueue(enc.encode(": hubgate request log\n\n"));
             timer = setInterval(() => {
               try {
-                gw.requestLog.flush();
-                for (const l of gw.store.requestLogs.list({ afterId: after, limit: 500, project })) {
+                for (const l of gw.requestLog.list({ afterId: after, limit: 500, project })) {
                   after = l.id;
                   c.enqueue(enc.encode(`id: ${l.id}\nevent: log\ndata: ${JSON.stringify(l)}\n\n`));
                 }

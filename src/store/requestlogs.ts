@@ -62,12 +62,11 @@ export function requestLogRepo(db: Database): RequestLogRepo {
   const insert = db.prepare<{ id: number }, [number, string, string, string | null, string, string, number, number, number | null, string | null, string | null]>(
     "INSERT INTO request_logs (at, project, endpoint, token_id, method, path, status, ms, bytes, provider, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
   );
+  const append = (l: NewRequestLog): number => insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, l.path, l.status, l.ms, l.bytes, l.provider, l.error)!.id;
   return {
-    append(l) {
-      return insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, l.path, l.status, l.ms, l.bytes, l.provider, l.error)!.id;
-    },
+    append,
     appendMany: db.transaction((rows: NewRequestLog[]) => {
-      for (const l of rows) insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, l.path, l.status, l.ms, l.bytes, l.provider, l.error);
+      for (const l of rows) append(l);
     }),
     list(q) {
       const rows = page<Row>(db, "request_logs", { limit: q.limit, afterId: q.afterId, where: { project: q.project } });

@@ -15,6 +15,8 @@ describe("request log batching", () => {
     expect(gw.store.requestLogs.list({ limit: 10 }).map((l) => l.path)).toEqual(["/r0", "/r1", "/r2"]);
     for (let i = 3; i < 3 + 256; i++) gw.requestLog.write(row(i));
     expect(gw.store.requestLogs.list({ limit: 1000 })).toHaveLength(259); // the full batch was written without waiting
+    gw.requestLog.write(row(259));
+    expect(gw.requestLog.list({ limit: 1000 })).toHaveLength(260); // readers see rows still waiting for their batch
     await gw.close();
   });
 
