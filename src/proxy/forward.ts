@@ -19,7 +19,7 @@ import { GatewayError } from "../core/errors.ts";
 import { checkHost, type Lookup } from "./ssrf.ts";
 import { isIP } from "node:net";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { stripHopByHop, upstreamRequestHeaders } from "./headers.ts";
 
 export interface ForwardOptions {
   /** limit for the upstream's response headers → 504 upstream_timeout */
@@ -97,7 +97,7 @@ export async function forward(request: Request, target: URL, opts: ForwardOption
   }
   // the upstream response itself goes back, its headers cleaned in place: wrapping its body in a new
   // Response would route every byte through a JavaScript stream (about 8 % of throughput, measured)
-  clientResponseHeaders(res.headers);
+  stripHopByHop(res.headers);
   return res;
 }
 

@@ -5,12 +5,15 @@ export const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te",
 /** Client credentials meant for hubgate, never for the upstream (dropped unless stripAuth is false). */
 export const CLIENT_AUTH = ["authorization", "cookie", "proxy-authorization", "x-api-key"];
 
-/** Remove hop-by-hop headers, including every header the Connection header names. */
+/** The header names a Connection header lists (hop-by-hop for this connection only). */
+function connectionNamed(h: Headers): string[] {
+  const v = h.get("connection");
+  return v ? v.split(",").map((n) => n.trim().toLowerCase()).filter((n) => n !== "") : [];
+}
+
+/** Remove hop-by-hop headers in place, including every header the Connection header names (Set-Cookie entries stay separate). */
 export function stripHopByHop(h: Headers): void {
-  for (const name of (h.get("connection") ?? "").split(",")) {
-    const n = name.trim().toLowerCase();
-    if (n) h.delete(n);
-  }
+  for (const n of connectionNamed(h)) h.delete(n);
   for (const n of HOP_BY_HOP) h.delete(n);
 }
 
@@ -30,13 +33,13 @@ const NEVER_FORWARDED = new Set([...HOP_BY_HOP, "host", "expect"]);
  * deleting some cost a native call per name on every request).
  */
 export function upstreamRequestHeaders(incoming: Headers, opts: RequestHeaderOptions): Headers {
-  const named = incoming.get("connection");
-  const connectionNamed = named ? new Set(named.split(",").map((n) => n.trim().toLowerCase())) : null;
+  const named = connectionNamed(incoming);
+  const dropNamed = named.length ? new Set(named) : null;
   // a known length travels with the unchanged body; otherwise fetch frames the body itself
   const keepLength = opts.keepLength === true && !incoming.has("transfer-encoding");
   const h = new Headers();
   incoming.forEach((v, k) => {
-    if (NEVER_FORWARDED.has(k) || connectionNamed?.has(k)) return;
+    if (NEVER_FORWARDED.has(k) || dropNamed?.has(k)) return;
     if (k === "content-length" && !keepLength) return;
     if (opts.stripAuth && CLIENT_AUTH_SET.has(k)) return;
     // gateway-internal headers never reach an upstream, even when the client's credentials are passed on
@@ -49,10 +52,4 @@ export function upstreamRequestHeaders(incoming: Headers, opts: RequestHeaderOpt
   h.set("via", "1.1 hubgate");
   if (opts.inject) for (const k in opts.inject) h.set(k, opts.inject[k]!);
   return h;
-}
-
-/** The upstream response's headers made fit for the client, in place (Set-Cookie entries stay separate). */
-export function clientResponseHeaders(upstream: Headers): Headers {
-  stripHopByHop(upstream);
-  return upstream;
 }
