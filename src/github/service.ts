@@ -23,9 +23,7 @@ export class GithubService {
   readonly cache: ReadCache;
   private readonly logins = new LoginCache();
   private readonly userCache = new Map<string, { login: string; userId: number }>();
-  private ready: Promise<void> = Promise.resolve();
-  /** set once `ready` has settled, so requests skip awaiting it */
-  private readySettled = false;
+  private ready: Promise<void>;
   private readonly requests;
   private readonly exported = new Set<string>();
   private exportedAt = -1;
@@ -38,25 +36,14 @@ export class GithubService {
     const cacheStats = () => this.cache.stats();
     gw.metrics.gauge("hubgate_github_cache_bytes", "Bytes held by the GitHub read cache").set({}, () => cacheStats().bytes);
     gw.metrics.gauge("hubgate_github_cache_entries", "Entries in the GitHub read cache").set({}, () => cacheStats().entries);
-    this.setReady(this.refresh(gw.routes.current()));
+    // cache_max_bytes is the byte budget of the shared response cache (0: no caching), on start and reload
+    gw.state.cache.setMaxBytes(g.cacheMaxBytes);
+    this.ready = this.refresh(gw.routes.current());
     gw.startupTasks.push(this.ready);
     gw.reloadHooks.push((t) => {
       gw.state.cache.setMaxBytes(t.github.cacheMaxBytes);
-      return this.setReady(this.refresh(t));
+      return (this.ready = this.refresh(t));
     });
-  }
-
-  private setReady(p: Promise<void>): Promise<void> {
-    this.readySettled = false;
-    this.ready = p;
-    // only success is remembered: after a failure every request still awaits (and reports) it
-    p.then(
-      () => {
-        if (this.ready === p) this.readySettled = true;
-      },
-      () => {},
-    );
-    return p;
   }
 
   /** Resolve the table's identities (GET /user per new token) and hand them to the pool. */
@@ -81,7 +68,7 @@ export class GithubService {
     const url = new URL(request.url);
     const layout = g.enabled ? resolveLayout(url.pathname, g.mount, table.publicUrl) : null;
     if (!layout) throw Errors.notFound();
-    if (!this.readySettled) await this.ready;
+    await this.ready;
     const cred = clientCredential(request);
     const method = request.method;
     let kind = "read";

@@ -88,8 +88,7 @@ export class Gateway {
     log.info("app key loaded", { source, kid: keyring.currentKid });
     const store = openStore({ path: storePath, log, keyring });
     const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [] });
-    // the GitHub pool's cache_max_bytes is the byte budget of the shared response cache (0: no caching)
-    return new Gateway(opts, log, store, keyring, createMemoryState({ cacheMaxBytes: table.github.cacheMaxBytes }), new RouteTableHolder(table), loaded);
+    return new Gateway(opts, log, store, keyring, createMemoryState(), new RouteTableHolder(table), loaded);
   }
 
   private static compileInput(l: LoadedConfig) {
