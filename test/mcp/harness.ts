@@ -1,4 +1,5 @@
 /** The MCP gateway test set-up: authorization server, upstream MCP server, gateway, and an SDK client that signs in like a person. */
+import { createHash, randomBytes } from "node:crypto";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { startAs, browse, type TestAs } from "../helpers/oidc.ts";
@@ -99,6 +100,24 @@ export async function signIn(authUrl: string, user: keyof typeof PASSWORDS, clie
   const done = await browse(next, toLoopback, { stopAt: (u) => u.startsWith(clientRedirect), account: user });
   if (!done.url.startsWith(clientRedirect)) throw new Error(`upstream sign-in ended at ${done.url}: ${done.text.slice(0, 300)}`);
   return new URL(done.url);
+}
+
+/** A client registered for `redirect` and tokens for `user`: registration, PKCE authorization, sign-in, code exchange. */
+export async function clientTokens(base: string, redirect: string, user: keyof typeof PASSWORDS): Promise<{ clientId: string; access_token: string; refresh_token: string }> {
+  const reg = (await (await fetch(`${base}/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ redirect_uris: [redirect] }) })).json()) as { client_id: string };
+  const verifier = randomBytes(32).toString("base64url");
+  const u = new URL(`${base}/authorize`);
+  for (const [k, v] of Object.entries({ response_type: "code", client_id: reg.client_id, redirect_uri: redirect, code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256", state: "s" }))
+    u.searchParams.set(k, v);
+  const back = await signIn(u.href, user, redirect);
+  const tok = (await (
+    await fetch(`${base}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "authorization_code", code: back.searchParams.get("code")!, redirect_uri: redirect, code_verifier: verifier, client_id: reg.client_id }),
+    })
+  ).json()) as { access_token: string; refresh_token: string };
+  return { clientId: reg.client_id, ...tok };
 }
 
 /** An in-memory OAuth client provider for the SDK client; `authorize` plays the person. */
