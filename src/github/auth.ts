@@ -5,7 +5,7 @@
  */
 import { sha256 } from "../crypto/hash.ts";
 import { API_TOKEN_PREFIX } from "../crypto/apitoken.ts";
-import { fetchGithubUser } from "./user.ts";
+import { fetchGithubUser, type GithubApi } from "./user.ts";
 
 export type ClientCredential = { kind: "none" } | { kind: "hubgate"; token: string } | { kind: "github"; token: string };
 
@@ -21,12 +21,12 @@ export class LoginCache {
   private map = new Map<string, string>();
   constructor(private readonly max = 10_000) {}
 
-  async login(token: string, apiUrl: string, timeoutMs: number): Promise<string | null> {
+  async login(token: string, api: GithubApi): Promise<string | null> {
     const key = sha256(token);
     const hit = this.map.get(key);
     if (hit) return hit;
     try {
-      const { login } = await fetchGithubUser(apiUrl, token, { timeoutMs });
+      const { login } = await fetchGithubUser(api, token);
       if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
       this.map.set(key, login);
       return login;

@@ -9,7 +9,8 @@ import { importPKCS8, SignJWT } from "jose";
 import { createPrivateKey } from "node:crypto";
 import { GatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { fetchGithubUser, GithubUserError, GITHUB_HEADERS } from "./user.ts";
+import { fetchGithubUser, GithubUserError, GITHUB_HEADERS, GITHUB_MAX_BYTES, type GithubApi } from "./user.ts";
+import { request } from "../proxy/outbound.ts";
 
 export type IdentitySpec =
   | { id: string; kind: "pat"; token: string }
@@ -29,10 +30,9 @@ export interface Identity {
 }
 
 export interface IdentityDeps {
-  apiUrl: string;
-  fetch: typeof fetch;
+  /** [github] api_url, allow_private and request timeout: identity calls go through the guarded outbound client */
+  api: GithubApi;
   log: Logger;
-  timeoutMs: number;
   /** GET /user results by token hash, kept across reloads */
   userCache: Map<string, { login: string; userId: number }>;
 }
@@ -48,7 +48,7 @@ async function resolvePat(spec: Extract<IdentitySpec, { kind: "pat" }>, deps: Id
   let user = deps.userCache.get(hash);
   if (!user) {
     try {
-      const u = await fetchGithubUser(deps.apiUrl, spec.token, { fetch: deps.fetch, timeoutMs: deps.timeoutMs });
+      const u = await fetchGithubUser(deps.api, spec.token);
       if (u.id === null) throw new Error("GET /user returned no id");
       user = { login: u.login, userId: u.id };
       deps.userCache.set(hash, user);
@@ -76,11 +76,12 @@ function appIdentity(spec: Extract<IdentitySpec, { kind: "app" }>, deps: Identit
     const key = await importPKCS8(pkcs8, "RS256");
     const now = Math.floor(Date.now() / 1000);
     const jwt = await new SignJWT({}).setProtectedHeader({ alg: "RS256" }).setIssuer(spec.appId).setIssuedAt(now - 60).setExpirationTime(now + 540).sign(key);
-    const res = await deps.fetch(`${deps.apiUrl}/app/installations/${encodeURIComponent(spec.installationId)}/access_tokens`, {
-      method: "POST",
-      headers: { ...GITHUB_HEADERS, authorization: `Bearer ${jwt}` },
-      signal: AbortSignal.timeout(deps.timeoutMs),
-    });
+    const { apiUrl, allowPrivate, timeoutMs } = deps.api;
+    const res = await request(
+      `${apiUrl}/app/installations/${encodeURIComponent(spec.installationId)}/access_tokens`,
+      { method: "POST", headers: { ...GITHUB_HEADERS, authorization: `Bearer ${jwt}` } },
+      { allowPrivate, timeoutMs, maxBytes: GITHUB_MAX_BYTES },
+    );
     if (!res.ok) throw new GatewayError("github_app_token_failed", `GitHub App ${spec.appId}: minting an installation token answered ${res.status}`, 502);
     const body = (await res.json()) as { token?: string; expires_at?: string };
     if (!body.token || !body.expires_at) throw new GatewayError("github_app_token_failed", `GitHub App ${spec.appId}: no token in the response`, 502);

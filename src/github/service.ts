@@ -51,10 +51,8 @@ export class GithubService {
     const g = table.github;
     if (!g.enabled) return;
     const ids = await resolveIdentities(g.identities, {
-      apiUrl: g.apiUrl,
-      fetch,
+      api: { apiUrl: g.apiUrl, allowPrivate: g.allowPrivate, timeoutMs: g.requestTimeoutMs },
       log: this.gw.log,
-      timeoutMs: g.requestTimeoutMs,
       userCache: this.userCache,
     });
     this.pool.setIdentities(ids, g.maxConcurrency);
@@ -144,7 +142,7 @@ export class GithubService {
         "github_token_required",
         { "www-authenticate": 'Bearer realm="hubgate"' },
       );
-    const loginP = request.method === "GET" ? Promise.resolve(null) : this.logins.login(cred.token, g.apiUrl, g.requestTimeoutMs);
+    const loginP = request.method === "GET" ? Promise.resolve(null) : this.logins.login(cred.token, { apiUrl: g.apiUrl, allowPrivate: g.allowPrivate, timeoutMs: g.requestTimeoutMs });
     const res = await forward(request, target, {
       timeoutMs: g.requestTimeoutMs,
       allowPrivate: g.allowPrivate,

@@ -5,7 +5,8 @@
  */
 import { randomToken, sha256 } from "../crypto/hash.ts";
 import type { Gateway } from "../server/gateway.ts";
-import { checkHost } from "../proxy/ssrf.ts";
+import { request } from "../proxy/outbound.ts";
+import { isGatewayError } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { oauthError } from "./errors.ts";
 
@@ -87,18 +88,20 @@ export async function lookupClient(gw: Gateway, clientId: string): Promise<Clien
   return info;
 }
 
+/** A client id names its metadata document: always a public address (no allow_private), one hop, 5 s, 10 KB. */
 async function fetchMetadataDocument(url: string): Promise<ClientInfo> {
-  const u = new URL(url);
-  await checkHost(u.hostname, { allowPrivate: false });
   let doc: Record<string, unknown>;
   try {
-    const res = await fetch(u, { redirect: "error", headers: { accept: "application/json" }, signal: AbortSignal.timeout(5000) });
+    const res = await request(url, { headers: { accept: "application/json" } }, { allowPrivate: false, timeoutMs: 5000, maxBytes: 10_000 });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const text = await res.text();
-    if (text.length > 10_000) throw new Error("document too large");
-    doc = JSON.parse(text) as Record<string, unknown>;
+    const parsed: unknown = JSON.parse(await res.text());
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not a JSON object");
+    doc = parsed as Record<string, unknown>;
   } catch (e) {
-    throw oauthError("invalid_client", `client metadata document could not be fetched (${e instanceof Error ? e.message : "error"})`, 401);
+    if (isGatewayError(e) && e.code === "ssrf_refused") throw e;
+    // self-written messages only: a JSON.parse error would quote the document
+    const why = isGatewayError(e) ? e.message : e instanceof SyntaxError ? "not JSON" : e instanceof Error ? e.message : "error";
+    throw oauthError("invalid_client", `client metadata document could not be fetched (${why})`, 401);
   }
   if (doc.client_id !== url) throw oauthError("invalid_client", "the metadata document's client_id must equal its URL", 401);
   if (!Array.isArray(doc.redirect_uris) || !doc.redirect_uris.length) throw oauthError("invalid_client", "the metadata document lists no redirect_uris", 401);

@@ -4,7 +4,7 @@
  * [mcp] allowed_github_users / allowed_github_orgs. The gateway user becomes `github:<login>`.
  */
 import type { Gateway } from "../server/gateway.ts";
-import { fetchGithubUser, GITHUB_HEADERS } from "../github/user.ts";
+import { fetchGithubUser, githubGet, type GithubApi } from "../github/user.ts";
 
 export function identityLoginEnabled(gw: Gateway): boolean {
   const m = gw.config.mcp;
@@ -13,14 +13,15 @@ export function identityLoginEnabled(gw: Gateway): boolean {
 
 export async function githubIdentity(gw: Gateway, accessToken: string): Promise<{ login: string; allowed: boolean }> {
   const m = gw.config.mcp;
-  const api = gw.config.github.api_url.replace(/\/+$/, "");
-  const { login } = await fetchGithubUser(api, accessToken, { timeoutMs: 10_000 });
-  const headers = { ...GITHUB_HEADERS, authorization: `Bearer ${accessToken}` };
+  // the GitHub API of [github], under that section's allow_private
+  const api: GithubApi = { apiUrl: gw.config.github.api_url, allowPrivate: gw.config.github.allow_private, timeoutMs: 10_000 };
+  const { login } = await fetchGithubUser(api, accessToken);
   const lower = (xs: readonly string[]) => new Set(xs.map((x) => x.toLowerCase()));
   if (lower(m.allowed_github_users).has(login.toLowerCase())) return { login, allowed: true };
   if (!m.allowed_github_orgs.length) return { login, allowed: false };
-  const orgs = await fetch(`${api}/user/orgs?per_page=100`, { headers, signal: AbortSignal.timeout(10_000) });
-  const list = orgs.ok ? ((await orgs.json()) as { login?: string }[]) : [];
+  const orgs = await githubGet(api, "/user/orgs?per_page=100", accessToken);
+  const parsed: unknown = orgs.ok ? await orgs.json().catch(() => []) : [];
+  const list = Array.isArray(parsed) ? (parsed as { login?: unknown }[]) : [];
   const allowedOrgs = lower(m.allowed_github_orgs);
   return { login, allowed: list.some((o) => typeof o.login === "string" && allowedOrgs.has(o.login.toLowerCase())) };
 }

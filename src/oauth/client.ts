@@ -5,6 +5,8 @@
  * understood), a token object nested under a key (Slack's authed_user), and `ok: false` errors (Slack).
  */
 import type { ConnectionRoute } from "./compile.ts";
+import { isGatewayError } from "../core/errors.ts";
+import { request } from "../proxy/outbound.ts";
 
 export interface TokenSet {
   accessToken: string;
@@ -25,6 +27,8 @@ export class OAuthError extends Error {
 }
 
 const TIMEOUT_MS = 15_000;
+/** token responses are a few hundred bytes; a provider answering megabytes is broken or hostile */
+const MAX_BYTES = 256 * 1024;
 
 function clientAuth(conn: ConnectionRoute, params: Record<string, string>, headers: Record<string, string>): void {
   if (conn.tokenAuthMethod === "client_secret_basic") {
@@ -50,9 +54,11 @@ async function post(conn: ConnectionRoute, url: string, params: Record<string, s
   }
   let res: Response;
   try {
-    res = await fetch(url, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = await request(url, { method: "POST", headers, body }, { allowPrivate: conn.allowPrivate, timeoutMs: TIMEOUT_MS, maxBytes: MAX_BYTES });
   } catch (e) {
-    throw new OAuthError("unreachable", `the provider could not be reached (${e instanceof Error ? e.name : "error"})`, null);
+    // the outbound client's messages are self-written (refused by the SSRF guard, timed out, too large)
+    const why = isGatewayError(e) ? e.message : e instanceof Error ? e.name : "error";
+    throw new OAuthError(isGatewayError(e) && e.code === "ssrf_refused" ? "ssrf_refused" : "unreachable", `the provider's endpoint was not called or did not answer: ${why}`, null);
   }
   const text = await res.text();
   const type = res.headers.get("content-type") ?? "";

@@ -23,6 +23,8 @@ export interface ConnectionRoute {
   readonly tokenResponsePath?: string;
   readonly extraAuthorizeParams: Readonly<Record<string, string>>;
   readonly pkce: boolean;
+  /** the token and revocation endpoints may resolve to non-public addresses */
+  readonly allowPrivate: boolean;
 }
 
 export function compileConnections(config: Config, secrets: SecretValues): Map<string, ConnectionRoute> {
@@ -65,6 +67,7 @@ export function compileConnections(config: Config, secrets: SecretValues): Map<s
         tokenResponsePath: c.token_response_path ?? preset?.token_response_path,
         extraAuthorizeParams: Object.freeze({ ...preset?.extra_authorize_params, ...c.extra_authorize_params }),
         pkce: c.pkce ?? preset?.pkce ?? true,
+        allowPrivate: c.allow_private,
       }),
     );
   });

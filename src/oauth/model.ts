@@ -21,6 +21,7 @@ export const OAuthConnection = Section(
     pkce: Type.Optional(Type.Boolean({ description: "Use PKCE (S256); default: the preset's, else true" })),
     scope_separator: Type.Optional(Type.String({ minLength: 1, maxLength: 1, description: "Separator of scopes in the authorize request (default \" \"; Slack and Linear use \",\")" })),
     token_request: Type.Optional(Type.Union([Type.Literal("form"), Type.Literal("json")], { description: "Body format of token requests (default form; Notion: json)" })),
+    allow_private: Type.Boolean({ default: false, description: "Allow the token and revocation endpoints on a private/loopback address (an identity provider inside your network, tests)" }),
     token_response_path: Type.Optional(Type.String({ minLength: 1, description: "Key holding the token object in the token response (Slack user tokens: authed_user)" })),
   },
   "An OAuth connection to an upstream provider",

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isGatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { guardedFetch } from "../proxy/outbound.ts";
 import { durationMs } from "../config/types.ts";
 import type { SecretsConfig } from "./model.ts";
 import { describeRef, parseSecretRef, isReference } from "./refs.ts";
@@ -27,9 +28,16 @@ export interface ResolverDeps {
 
 const trimNewline = (s: string) => s.replace(/\r?\n$/, "");
 
+/**
+ * Cloud secret calls go through the guarded outbound client. allow_private is on: the instance metadata
+ * and ECS credential endpoints are link-local by design, and every URL here comes from [secrets] or
+ * the cloud's own environment variables, never from a client. Pinned connection, 1 MiB limit.
+ */
+const SECRETS_FETCH: Fetch = guardedFetch({ allowPrivate: true, maxBytes: 1 << 20 });
+
 export function createSecretResolver(opts: SecretsConfig, deps: ResolverDeps = {}): SecretResolver {
   const env = deps.env ?? {};
-  const base = { opts, env, fetch: deps.fetch ?? fetch, timeoutMs: durationMs(opts.timeout), now: deps.now ?? Date.now, log: deps.log };
+  const base = { opts, env, fetch: deps.fetch ?? SECRETS_FETCH, timeoutMs: durationMs(opts.timeout), now: deps.now ?? Date.now, log: deps.log };
   let aws: AwsClient | null = null;
   let gcp: GcpClient | null = null;
 

@@ -31,6 +31,7 @@ public_url = "${publicUrl}"
 name = "upstream-idp"
 authorization_url = "${as.issuer}/auth"
 token_url = "${as.issuer}/token"
+allow_private = true
 client_id = "hubgate-test"
 client_secret = "env:IDP_SECRET"
 scopes = ["openid", "offline_access"]

@@ -24,7 +24,7 @@ beforeAll(async () => {
       return new Response("", { status: 404 });
     },
   });
-  h = await harness(`[mcp]\nallowed_github_users = ["Carol"]\nallowed_github_orgs = ["acme"]\n[github]\napi_url = "http://127.0.0.1:${api.port}"\n`);
+  h = await harness(`[mcp]\nallowed_github_users = ["Carol"]\nallowed_github_orgs = ["acme"]\n[github]\napi_url = "http://127.0.0.1:${api.port}"\nallow_private = true\n`);
   asRef = h.as;
 });
 afterAll(async () => {

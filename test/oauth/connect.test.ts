@@ -43,6 +43,7 @@ name = "idp"
 authorization_url = "${as.issuer}/auth"
 token_url = "${as.issuer}/token"
 revocation_url = "${as.issuer}/token/revocation"
+allow_private = true
 client_id = "hubgate-test"
 client_secret = "env:IDP_SECRET"
 scopes = ["openid", "offline_access"]

@@ -74,6 +74,7 @@ describe("token endpoint quirks (loopback providers)", () => {
     tokenRequest: "form",
     extraAuthorizeParams: {},
     pkce: true,
+    allowPrivate: true,
     ...over,
   });
 

@@ -29,6 +29,7 @@ test("100 concurrent requests with an expiring upstream token cause exactly one 
 name = "c"
 authorization_url = "${provider.url}/authorize"
 token_url = "${provider.url}/token"
+allow_private = true
 client_id = "id"
 client_secret = "env:S"
 [[projects]]

@@ -168,7 +168,7 @@ describe("timeouts", () => {
   };
   test("every kind of call gives up after the configured timeout", async () => {
     const t = { timeout: "300ms" };
-    await within(resolver(ENV, t).resolve("aws:secretsmanager:stall"), /Secrets Manager timed out reading the response/);
+    await within(resolver(ENV, t).resolve("aws:secretsmanager:stall"), /Secrets Manager timed out after 300 ms/); // the guarded client bounds the body read too
     await within(resolver({}, { ...t, aws_imds_endpoint: hang }).resolve("aws:secretsmanager:plain"), /EC2 metadata timed out after 300 ms/);
     await within(resolver(ECS, { ...t, aws_ecs_endpoint: hang }).resolve("aws:secretsmanager:plain"), /ECS credentials endpoint timed out/);
     await within(resolver(WEB, { ...t, aws_sts_endpoint: hang }).resolve("aws:secretsmanager:plain"), /STS timed out/);
