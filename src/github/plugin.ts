@@ -5,12 +5,26 @@
 import { Elysia } from "elysia";
 import type { Gateway } from "../server/gateway.ts";
 import { GithubService } from "./service.ts";
+import { Errors } from "../core/errors.ts";
+import { pathOf } from "../server/pipeline.ts";
 
-export function githubPlugin(gw: Gateway, svc: GithubService = new GithubService(gw)) {
+/**
+ * `ownMethods(path)`: the methods the gateway's own routes serve at `path`, or null when none matches.
+ * A gateway path asked with another method gets 405, not a trip to GitHub.
+ */
+export function githubPlugin(gw: Gateway, svc: GithubService = new GithubService(gw), ownMethods: (path: string) => readonly string[] | null = () => null) {
   gw.statsProviders.set("github", () => svc.stats());
   const detail = { tags: ["github"], summary: "GitHub API through the pool (github.com layout at the mount, GHES layout at /api/v3)" };
   return new Elysia({ name: "hubgate-github" })
     .all("/api/graphql", ({ request }) => svc.handle(request), { parse: "none", detail })
     .all("/api/v3/*", ({ request }) => svc.handle(request), { parse: "none", detail })
-    .all("/*", ({ request }) => svc.handle(request), { parse: "none", detail });
+    .all(
+      "/*",
+      ({ request }) => {
+        const allow = ownMethods(pathOf(request.url));
+        if (allow) throw Errors.methodNotAllowed([...allow]);
+        return svc.handle(request);
+      },
+      { parse: "none", detail },
+    );
 }

@@ -3,25 +3,29 @@
  *
  * Every client segment is percent-decoded and refused when it is a dot segment (".", "..", "%2e%2e",
  * ".%2E", …) or hides a separator ("%2f", "%5c", a raw backslash) or a control character, so neither
- * the WHATWG URL parser here nor a lenient upstream can resolve it above the base. Empty segments
+ * the WHATWG URL parser here nor a lenient upstream can resolve it above the base. A dot segment with
+ * path parameters ("..;", ".;x", "%2e%2e;") is refused too: Java servers (Tomcat, Jetty, Spring) strip
+ * the parameters and then resolve the dot segment, so its meaning depends on the upstream. Empty segments
  * ("a//b") collapse; a trailing slash is kept because upstreams may treat it as meaningful.
  */
 import { GatewayError } from "../core/errors.ts";
 
 const invalid = (why: string) => new GatewayError("invalid_path", `Invalid request path: ${why}`, 400);
 
-/** A segment needing no decoding or closer look: no '%', no separator or control character, not a dot segment. */
-const PLAIN_SEGMENT = /^[^%\\\x00-\x1f\x7f?#]+$/;
+/** A segment needing no decoding or closer look: no '%', no separator or control character, not starting with a dot. */
+const PLAIN_SEGMENT = /^[^%\\\x00-\x1f\x7f?#.][^%\\\x00-\x1f\x7f?#]*$/;
+/** ".", ".." or either followed by ';' path parameters (after decoding) */
+const DOT_SEGMENT = /^\.\.?(?:;|$)/;
 
 function checkSegment(seg: string): void {
-  if (PLAIN_SEGMENT.test(seg) && seg !== "." && seg !== "..") return;
+  if (PLAIN_SEGMENT.test(seg)) return;
   let decoded: string;
   try {
     decoded = decodeURIComponent(seg);
   } catch {
     throw invalid("malformed percent-encoding");
   }
-  if (decoded === "." || decoded === "..") throw invalid("dot segments are not allowed");
+  if (DOT_SEGMENT.test(decoded)) throw invalid("dot segments (with or without ';' parameters) are not allowed");
   if (/[/\\]/.test(decoded)) throw invalid("encoded slashes are not allowed");
   if (/[\x00-\x1f\x7f]/.test(decoded)) throw invalid("control characters are not allowed");
   if (/[?#]/.test(seg)) throw invalid("'?' and '#' belong in the query, not the path");

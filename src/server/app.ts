@@ -11,7 +11,7 @@ import { adminPlugin } from "../admin/plugin.ts";
 import { docsPlugin } from "../docs/plugin.ts";
 import { createEndpointHandler, endpointsPlugin } from "../endpoints/plugin.ts";
 import { GithubService } from "../github/service.ts";
-import { Pipeline } from "./pipeline.ts";
+import { Pipeline, SERVED_METHODS } from "./pipeline.ts";
 import { githubPlugin } from "../github/plugin.ts";
 import { oauthPlugin } from "../oauth/plugin.ts";
 import { mcpPlugin } from "../mcp/plugin.ts";
@@ -33,14 +33,40 @@ export function createServices(gw: Gateway): Services {
   return { pipeline: new Pipeline(gw), endpoints: createEndpointHandler(gw), github: new GithubService(gw) };
 }
 
+/** The catch-all routes of the GitHub pool: every other route is the gateway's own. */
+const GITHUB_ROUTES = new Set(["/*", "/api/v3/*", "/api/graphql"]);
+
+/** Methods by own route pattern, matched as Elysia does (":name" one segment, "*" the rest). */
+function ownMethodsOf(routes: readonly { method: string; path: string }[]): (path: string) => readonly string[] | null {
+  const table = new Map<string, { re: RegExp; methods: Set<string> }>();
+  for (const r of routes) {
+    if (GITHUB_ROUTES.has(r.path)) continue;
+    let t = table.get(r.path);
+    if (!t) {
+      const re = new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+").replace(/\*$/, ".*")}/?$`);
+      table.set(r.path, (t = { re, methods: new Set() }));
+    }
+    if (r.method === "ALL") SERVED_METHODS.forEach((m) => t.methods.add(m));
+    else t.methods.add(r.method);
+  }
+  return (path) => {
+    const methods = new Set<string>();
+    for (const t of table.values()) if (t.re.test(path)) t.methods.forEach((m) => methods.add(m));
+    if (methods.has("GET")) methods.add("HEAD");
+    return methods.size ? [...methods] : null;
+  };
+}
+
 export function createApp(gw: Gateway, services: Services = createServices(gw)) {
   const { pipeline } = services;
-  return new Elysia({ name: "hubgate" })
+  // the own routes are known once every plugin is in; the matcher is built on the first stray request
+  const own: { routes: readonly { method: string; path: string }[]; methods?: (path: string) => readonly string[] | null } = { routes: [] };
+  const app = new Elysia({ name: "hubgate" })
     .error({ GatewayError })
     .onRequest(({ request, set }) => {
       started.set(request, performance.now());
       set.headers["x-request-id"] = pipeline.requestId(request);
-      pipeline.checkLimits(request);
+      pipeline.checkRequest(request);
     })
     .onError(({ error, code, set, request }) => {
       const rid = String(set.headers["x-request-id"] ?? "");
@@ -65,7 +91,9 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
     .use(mcpPlugin(gw))
     .use(oauthPlugin(gw))
     .use(endpointsPlugin(gw, services.endpoints))
-    .use(githubPlugin(gw, services.github));
+    .use(githubPlugin(gw, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
+  own.routes = app.routes;
+  return app;
 }
 
 function validationSummary(error: unknown): string {

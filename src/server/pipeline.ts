@@ -10,6 +10,20 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Bun.serve's own ceiling on a request head (its --max-http-header-size default). */
 const BUN_MAX_HEADER_BYTES = 16 * 1024;
 
+/** Never served: CONNECT (hubgate is no forward proxy) and TRACE (it would echo credentials back, RFC 9110 §9.3.8). */
+const REFUSED_METHODS = new Set(["CONNECT", "TRACE"]);
+export const SERVED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/** The path of a request URL without parsing it (a non-URL target, e.g. CONNECT's authority form, gives "/"). */
+export function pathOf(url: string): string {
+  const scheme = url.indexOf("//");
+  if (scheme < 0) return "/";
+  const start = url.indexOf("/", scheme + 2);
+  if (start < 0) return "/";
+  const q = url.indexOf("?", start);
+  return url.slice(start, q < 0 ? undefined : q);
+}
+
 function headerBytes(h: Headers): number {
   let n = 0;
   h.forEach((v, k) => (n += k.length + v.length + 4));
@@ -30,11 +44,15 @@ export class Pipeline {
   }
 
   /**
-   * Throws 431 / 413 as GatewayErrors. Bun itself refuses request heads over 16 KiB, so the headers are
-   * only measured (a walk over every header, the costliest step of a proxied request) when a lower
-   * limit is configured.
+   * Throws 405 for methods hubgate never serves, 400 for a request target that is not a path (CONNECT's
+   * authority form reaches here as a bare "host:port"), 431 / 413 over the limits. Bun itself refuses
+   * request heads over 16 KiB, so the headers are only measured (a walk over every header, the costliest
+   * step of a proxied request) when a lower limit is configured.
    */
-  checkLimits(request: Request): void {
+  checkRequest(request: Request): void {
+    if (REFUSED_METHODS.has(request.method)) throw Errors.methodNotAllowed(SERVED_METHODS);
+    if (!request.url.startsWith("http://") && !request.url.startsWith("https://"))
+      throw new GatewayError("invalid_request_target", "The request target must be a path (origin form) or an absolute http(s) URL", 400);
     const limits = this.gw.config.server;
     if (limits.max_header_bytes < BUN_MAX_HEADER_BYTES && headerBytes(request.headers) > limits.max_header_bytes) throw Errors.headersTooLarge(limits.max_header_bytes);
     const len = Number(request.headers.get("content-length") ?? 0);
@@ -53,6 +71,6 @@ export class Pipeline {
     this.requests.inc({ method: request.method, route: template, status: String(status) });
     this.duration.observe({ route: template }, seconds);
     if (this.gw.config.logging.access_log)
-      this.gw.log.info("request", { request_id: requestId, method: request.method, route: template, path: new URL(request.url).pathname, status, ms: Math.round(seconds * 1000) });
+      this.gw.log.info("request", { request_id: requestId, method: request.method, route: template, path: pathOf(request.url), status, ms: Math.round(seconds * 1000) });
   }
 }

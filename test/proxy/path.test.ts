@@ -17,10 +17,13 @@ const ok: [string, string, string, string][] = [
   ["http://127.0.0.1:8080/base", "/a%20b/c%3Fd", "", "http://127.0.0.1:8080/base/a%20b/c%3Fd"],
   ["https://api.example.com/v1", "/..foo/bar..", "", "https://api.example.com/v1/..foo/bar.."],
   ["https://api.example.com/v1", "/a.b/.well-known", "", "https://api.example.com/v1/a.b/.well-known"],
+  ["https://api.example.com/v1", "/a;b/...;x/.x;y", "", "https://api.example.com/v1/a;b/...;x/.x;y"],
 ];
 
 const bad = ["/..", "/../admin", "/a/../../b", "/.", "/./a", "/%2e%2e/x", "/%2E%2E", "/.%2e/x", "/%2e./x", "/%2E.",
-  "/a%2fb", "/a%2F..%2Fb", "/a%5cb", "/a\\b", "/..\\x", "/%252e%252e/../x", "/%zz", "/a%00b", "/a%0d%0ab", "/a?b", "/a#b"];
+  "/a%2fb", "/a%2F..%2Fb", "/a%5cb", "/a\\b", "/..\\x", "/%252e%252e/../x", "/%zz", "/a%00b", "/a%0d%0ab", "/a?b", "/a#b",
+  // dot segments with path parameters: Tomcat, Jetty and Spring drop ";…" and then resolve the dot segment
+  "/..;/secret", "/.;/x", "/a/..;jsessionid=1/b", "/%2e%2e;/x", "/%2E.;x/y", "/.%2e;/x", "/..%3b/x", "/.%3Bx/y"];
 
 describe("joinUpstream", () => {
   test.each(ok)("%s + %s %s", (base, rest, search, want) => {

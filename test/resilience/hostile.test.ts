@@ -85,6 +85,39 @@ test("path traversal in every encoding stays under the endpoint's upstream prefi
   for (const seen of paths) expect(seen.startsWith("/base/prefix")).toBe(true);
 });
 
+test("a dot segment with ';' parameters (read as traversal by Java servers) → 400 invalid_path, never forwarded", async () => {
+  paths.length = 0;
+  for (const p of ["/..;/secret", "/x/..;/..;/secret", "/%2e%2e;/secret", "/.;/x", "/..%3B/secret"]) {
+    const r = await fetch(`${base}${p}`, { headers: auth });
+    expect(r.status, p).toBe(400);
+    expect(((await r.json()) as { error: string }).error, p).toBe("invalid_path");
+  }
+  expect(paths).toEqual([]);
+});
+
+test("every method and request-target form gets a deliberate answer, never a 500", async () => {
+  const status = (res: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(res)?.[1]);
+  const body = (res: string) => JSON.parse(res.slice(res.indexOf("\r\n\r\n") + 4)) as { error: string };
+  for (const target of ["example.com:443", "127.0.0.1:80", `127.0.0.1:${new URL(gw.url.href).port}`]) {
+    const res = await raw(`CONNECT ${target} HTTP/1.1\r\nhost: ${target}\r\nconnection: close\r\n\r\n`);
+    expect(status(res), target).toBe(405);
+    expect(body(res).error).toBe("method_not_allowed");
+  }
+  const trace = await raw(`TRACE /api/h/proxy/e/x HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\nconnection: close\r\n\r\n`);
+  expect(status(trace)).toBe(405);
+  expect(trace).not.toContain(token);
+  // a gateway path with a method it does not serve: 405 naming the ones it does, not a trip to the GitHub pool
+  const wrong = await raw(`PATCH /admin/tokens HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+  expect(status(wrong)).toBe(405);
+  expect(wrong.toLowerCase()).toMatch(/\r\nallow: [a-z, ]*get/);
+  for (const line of ["OPTIONS * HTTP/1.1", "GET healthz HTTP/1.1", "PROPFIND /healthz HTTP/1.1", "GET http://elsewhere.example/healthz HTTP/1.1"]) {
+    const res = await raw(`${line}\r\nhost: x\r\nconnection: close\r\n\r\n`);
+    expect(status(res), line).toBeGreaterThanOrEqual(200);
+    expect(status(res), line).toBeLessThan(500);
+  }
+  expect(gw.lines.join("\n")).not.toContain("unhandled error");
+});
+
 test("invalid percent-encoding and invalid UTF-8 in the path → 400, not 500", async () => {
   const bad = await raw(`GET /api/h/proxy/e/%E0%A4%A HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\nconnection: close\r\n\r\n`);
   expect(bad).toMatch(/^HTTP\/1\.1 4\d\d/);
