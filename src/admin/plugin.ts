@@ -5,31 +5,35 @@ import { Errors, GatewayError } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { checkApiTokenFormat } from "../crypto/apitoken.ts";
 import { verifyApiToken } from "../tokens/verify.ts";
+import { pathOf } from "../server/pipeline.ts";
 
 /** Who is calling the admin API: the [admin] token (everything) or an API token with scope admin (its own project). */
 export type AdminPrincipal = { kind: "root"; actor: "admin" } | { kind: "project"; project: string; actor: string };
 
-export function requireAdmin(gw: Gateway, request: Request): AdminPrincipal {
+/**
+ * The admin token or an API token with scope admin, behind the one authentication throttle: a wrong
+ * admin token and an unknown API token are failures of the client's address like any other (audited
+ * as admin.login_failed); a missing header is not a guess.
+ */
+export function requireAdmin(gw: Gateway, request: Request): Promise<AdminPrincipal> {
   const header = request.headers.get("authorization") ?? "";
-  const m = /^Bearer\s+(.+)$/i.exec(header);
-  const presented = m?.[1]?.trim();
-  if (presented && checkApiTokenFormat(presented)) {
-    const t = verifyApiToken(gw, request, { scope: "admin" }, presented);
-    return { kind: "project", project: t.project, actor: `token:${t.id}` };
-  }
+  const presented = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
   const expected = gw.routes.current().secrets.get("admin.token");
-  if (expected === undefined) throw new GatewayError("admin_disabled", "The admin API is disabled: set [admin] token", 403);
-  if (!presented || !safeEqual(presented, expected)) {
-    // a failed login is an audit event (a missing header is not: that is a client that did not try)
-    if (presented) gw.store.audit.append({ kind: "admin.login_failed", actor: gw.clientAddress(request), subject: new URL(request.url).pathname });
-    throw Errors.unauthorized("A valid admin token is required", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate-admin"' });
-  }
-  return { kind: "root", actor: "admin" };
+  return gw.authThrottle.guard(gw.clientAddress(request), "admin", pathOf(request.url), presented !== undefined && presented !== "", (): AdminPrincipal => {
+    if (presented && checkApiTokenFormat(presented)) {
+      const t = verifyApiToken(gw, request, { scope: "admin" }, presented);
+      return { kind: "project", project: t.project, actor: `token:${t.id}` };
+    }
+    if (expected === undefined) throw new GatewayError("admin_disabled", "The admin API is disabled: set [admin] token", 403);
+    if (!presented || !safeEqual(presented, expected))
+      throw Errors.unauthorized("A valid admin token is required", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate-admin"' });
+    return { kind: "root", actor: "admin" };
+  });
 }
 
 /** Root only (config-wide operations: reload, connections, audit). */
-export function requireRoot(gw: Gateway, request: Request): void {
-  if (requireAdmin(gw, request).kind !== "root") throw new GatewayError("forbidden", "This admin operation needs the [admin] token", 403);
+export async function requireRoot(gw: Gateway, request: Request): Promise<void> {
+  if ((await requireAdmin(gw, request)).kind !== "root") throw new GatewayError("forbidden", "This admin operation needs the [admin] token", 403);
 }
 
 export function adminPlugin(gw: Gateway) {

@@ -15,8 +15,8 @@ export function logsAdminPlugin(gw: Gateway) {
   return new Elysia({ name: "hubgate-logs-admin" })
     .get(
       "/admin/logs",
-      ({ request, query: q }) => {
-        const who = requireAdmin(gw, request);
+      async ({ request, query: q }) => {
+        const who = await requireAdmin(gw, request);
         const project = who.kind === "project" ? who.project : q.project;
         return { logs: gw.requestLog.list({ limit: q.limit, afterId: q.after, project }) };
       },
@@ -24,8 +24,8 @@ export function logsAdminPlugin(gw: Gateway) {
     )
     .get(
       "/admin/logs/stream",
-      ({ request, query: q }) => {
-        const who = requireAdmin(gw, request);
+      async ({ request, query: q }) => {
+        const who = await requireAdmin(gw, request);
         const project = who.kind === "project" ? who.project : q.project;
         let after = q.after ?? gw.requestLog.list({ limit: 1, project }).at(-1)?.id ?? 0;
         const enc = new TextEncoder();

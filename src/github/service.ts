@@ -129,7 +129,7 @@ export class GithubService {
       if (cred.kind === "github") return this.passThrough(request, new URL(ctx.target), g, ctx.clientBase, cred, ctx.graphql?.text);
       if (cred.kind === "none")
         throw Errors.unauthorized("A hubgate API token with scope github:read is required for reads", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate"' });
-      await verifyApiTokenThrottled(this.gw, request, { scope: "github:read" }, cred.token);
+      await verifyApiTokenThrottled(this.gw, request, { scope: "github:read" }, cred.token, "github");
     }
     return readThrough(ctx, { gw: this.gw, g, pool: this.pool, cache: this.cache });
   }

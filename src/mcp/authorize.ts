@@ -84,11 +84,11 @@ export class McpAuthorizer {
     const p = await this.pendingOr(form);
     const client = await lookupClient(this.gw, p.request.client_id!);
     const username = (form.get("username") ?? "").trim();
-    // brute-force protection counts failures: 5 per user and 20 per address in a sliding minute lock further
-    // attempts out (the thresholds sit half a hit lower, as the sliding count is an estimate)
-    const keys = [`mcp-login:user:${username.toLowerCase()}`, `mcp-login:ip:${ip}`] as const;
-    const [byUser, byIp] = await Promise.all(keys.map((k) => this.gw.state.rateCounter.count(k, 60_000)));
-    if (byUser! >= 4.5 || byIp! >= 19.5) {
+    // brute-force protection: 5 failures per user name in a sliding minute (the threshold sits half a hit
+    // lower, as the sliding count is an estimate), and the address's failures on every surface (tokens/throttle.ts)
+    const userKey = `mcp-login:user:${username.toLowerCase()}`;
+    const [byUser, ipBlocked] = await Promise.all([this.gw.state.rateCounter.count(userKey, 60_000), this.gw.authThrottle.blocked(ip)]);
+    if (byUser >= 4.5 || ipBlocked) {
       this.gw.store.audit.append({ kind: "mcp.login_throttled", actor: ip, subject: username });
       return new Response(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Too many failed attempts; wait a minute.", this.loginOptions(p.request.upstream)), {
         status: 429,
@@ -99,8 +99,7 @@ export class McpAuthorizer {
     // verify against a dummy hash when the user is unknown, so timing does not reveal which names exist
     const ok = await Bun.password.verify(form.get("password") ?? "", user?.password_hash ?? (await dummyHash())).catch(() => false);
     if (!user || !ok) {
-      await Promise.all([this.gw.state.rateCounter.hit(keys[0], 5, 60_000), this.gw.state.rateCounter.hit(keys[1], 20, 60_000)]);
-      this.gw.store.audit.append({ kind: "mcp.login_failed", actor: ip, subject: username });
+      await Promise.all([this.gw.state.rateCounter.hit(userKey, 5, 60_000), this.gw.authThrottle.failed(ip, "mcp-login", username)]);
       return html(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Wrong user name or password.", this.loginOptions(p.request.upstream)), 401);
     }
     this.gw.store.audit.append({ kind: "mcp.login", actor: ip, subject: username, detail: { client_id: p.request.client_id } });

@@ -7,6 +7,7 @@ import { randomToken, sha256 } from "../crypto/hash.ts";
 import type { Gateway } from "../server/gateway.ts";
 import { request } from "../proxy/outbound.ts";
 import { isGatewayError } from "../core/errors.ts";
+import { pathOf } from "../server/pipeline.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { oauthError } from "./errors.ts";
 
@@ -117,8 +118,13 @@ async function fetchMetadataDocument(url: string): Promise<ClientInfo> {
   };
 }
 
-/** Client authentication at the token and revocation endpoints. */
-export async function authenticateClient(gw: Gateway, request: Request, form: URLSearchParams): Promise<ClientInfo> {
+/** Client authentication at the token and revocation endpoints, behind the one authentication throttle. */
+export function authenticateClient(gw: Gateway, request: Request, form: URLSearchParams): Promise<ClientInfo> {
+  const presented = form.has("client_id") || request.headers.has("authorization");
+  return gw.authThrottle.guard(gw.clientAddress(request), "mcp-client", pathOf(request.url), presented, () => checkClient(gw, request, form));
+}
+
+async function checkClient(gw: Gateway, request: Request, form: URLSearchParams): Promise<ClientInfo> {
   let id = form.get("client_id");
   let secret = form.get("client_secret");
   const basic = /^Basic\s+(.+)$/i.exec(request.headers.get("authorization") ?? "");

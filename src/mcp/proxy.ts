@@ -9,6 +9,7 @@ import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { forward } from "../proxy/forward.ts";
 import { bearerOf } from "../tokens/verify.ts";
+import { pathOf } from "../server/pipeline.ts";
 import type { McpUpstreamRoute } from "./compile.ts";
 import { filterJson, filterSse, hasToolFilter, toolAllowed, type RpcMessage } from "./filter.ts";
 import { metadataUrlFor, normalizeResource, resourceFor } from "./resources.ts";
@@ -38,9 +39,12 @@ export class McpProxy {
     if (origin && origin !== t.publicUrl.origin) throw new GatewayError("forbidden_origin", "Origin not allowed (DNS-rebinding protection)", 403);
     const raw = bearerOf(request);
     if (!raw) throw this.unauthorized(name, null, "A gateway access token is required");
-    const token = verifyAccessToken(this.gw, raw);
-    if (!token) throw this.unauthorized(name, "invalid_token", "The access token is invalid, expired or revoked");
-    if (token.resource !== normalizeResource(resourceFor(t, name))) throw this.unauthorized(name, "invalid_token", "The access token was issued for another resource");
+    const token = await this.gw.authThrottle.guard(this.gw.clientAddress(request), "mcp", pathOf(request.url), true, () => {
+      const found = verifyAccessToken(this.gw, raw);
+      if (!found) throw this.unauthorized(name, "invalid_token", "The access token is invalid, expired or revoked");
+      if (found.resource !== normalizeResource(resourceFor(t, name))) throw this.unauthorized(name, "invalid_token", "The access token was issued for another resource");
+      return found;
+    });
     if (!token.scope.split(" ").includes("mcp"))
       throw new GatewayError("insufficient_scope", "The token lacks scope mcp", 403, { headers: { "www-authenticate": `Bearer error="insufficient_scope", scope="mcp", resource_metadata="${metadataUrlFor(t, name)}"` } });
 

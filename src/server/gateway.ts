@@ -16,6 +16,7 @@ import { loadAppKey, parseAppKey } from "../crypto/appkey.ts";
 import { createMemoryState, type SharedState } from "../state/index.ts";
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "./requestlog.ts";
+import { AuthThrottle } from "../tokens/throttle.ts";
 
 export interface ReloadStatus {
   count: number;
@@ -54,6 +55,8 @@ export class Gateway {
   private reloading: Promise<boolean> | null = null;
   /** OAuth connections: connect flow, token refresh, disconnect */
   readonly oauth: OAuthService;
+  /** failed credential checks per client address, for every surface */
+  readonly authThrottle: AuthThrottle;
   /** the proxied-request log (endpoints and MCP), with its retention */
   readonly requestLog: RequestLogger;
 
@@ -66,6 +69,7 @@ export class Gateway {
     readonly routes: RouteTableHolder,
     private loaded: LoadedConfig,
   ) {
+    this.authThrottle = new AuthThrottle({ counter: state.rateCounter, audit: store.audit });
     this.oauth = new OAuthService(this);
     this.requestLog = new RequestLogger(this);
     this.metrics.gauge("hubgate_config_version", "Version of the route table in use").set({}, () => this.routes.current().version);

@@ -11,8 +11,8 @@ export function tokensAdminPlugin(gw: Gateway) {
   return new Elysia({ name: "hubgate-tokens-admin" })
     .post(
       "/admin/tokens",
-      ({ request, body, set }) => {
-        const who = requireAdmin(gw, request);
+      async ({ request, body, set }) => {
+        const who = await requireAdmin(gw, request);
         if (who.kind === "project" && body.project !== who.project) throw new GatewayError("wrong_project", "A project admin token can only create tokens of its own project", 403);
         const { token, row } = createApiToken(gw, {
           project: body.project,
@@ -38,8 +38,8 @@ export function tokensAdminPlugin(gw: Gateway) {
     )
     .get(
       "/admin/tokens",
-      ({ request, query }) => {
-        const who = requireAdmin(gw, request);
+      async ({ request, query }) => {
+        const who = await requireAdmin(gw, request);
         const project = who.kind === "project" ? who.project : query.project;
         return { tokens: gw.store.apiTokens.list(project).map(tokenView) };
       },
@@ -47,8 +47,8 @@ export function tokensAdminPlugin(gw: Gateway) {
     )
     .delete(
       "/admin/tokens/:id",
-      ({ request, params }) => {
-        const who = requireAdmin(gw, request);
+      async ({ request, params }) => {
+        const who = await requireAdmin(gw, request);
         return tokenView(revokeApiToken(gw, params.id, who.actor, who.kind === "project" ? who.project : undefined));
       },
       { params: t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) }), detail: detail("Revoke an API token") },

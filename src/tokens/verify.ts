@@ -6,6 +6,8 @@
 import { Errors, GatewayError } from "../core/errors.ts";
 import { checkApiTokenFormat, hashApiToken } from "../crypto/apitoken.ts";
 import type { Gateway } from "../server/gateway.ts";
+import { pathOf } from "../server/pipeline.ts";
+import type { AuthSurface } from "./throttle.ts";
 
 export interface VerifiedToken {
   id: string;
@@ -53,24 +55,13 @@ export function verifyApiToken(gw: Gateway, request: Request, need: { project?: 
   return found;
 }
 
-/** Failed authentications per client address and minute before further attempts get 429 (token brute force). */
-export const AUTH_FAILURES_PER_MINUTE = 30;
-
-/**
- * verifyApiToken with brute-force protection: an address that failed AUTH_FAILURES_PER_MINUTE times in
- * the last minute gets 429 without a look-up until the window slides past.
- */
-export async function verifyApiTokenThrottled(gw: Gateway, request: Request, need: { project?: string; scope: string }, raw: string | null = bearerOf(request)): Promise<VerifiedToken> {
-  const key = `auth-fail:${gw.clientAddress(request)}`;
-  if ((await gw.state.rateCounter.count(key, 60_000)) >= AUTH_FAILURES_PER_MINUTE - 0.5)
-    throw Errors.tooManyRequests("Too many failed authentications from this address; wait a minute", { "retry-after": "60" }, "auth_throttled");
-  try {
-    return verifyApiToken(gw, request, need, raw);
-  } catch (e) {
-    if (e instanceof GatewayError && e.status === 401 && raw !== null) {
-      await gw.state.rateCounter.hit(key, AUTH_FAILURES_PER_MINUTE, 60_000);
-      gw.store.audit.append({ kind: "auth.failed", actor: gw.clientAddress(request), subject: new URL(request.url).pathname });
-    }
-    throw e;
-  }
+/** verifyApiToken behind the one authentication throttle (tokens/throttle.ts), counted for `surface`. */
+export function verifyApiTokenThrottled(
+  gw: Gateway,
+  request: Request,
+  need: { project?: string; scope: string },
+  raw: string | null = bearerOf(request),
+  surface: AuthSurface = "proxy",
+): Promise<VerifiedToken> {
+  return gw.authThrottle.guard(gw.clientAddress(request), surface, pathOf(request.url), raw !== null, () => verifyApiToken(gw, request, need, raw));
 }
