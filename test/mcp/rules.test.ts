@@ -214,6 +214,7 @@ describe("MCP authorization rules", () => {
     expect(h.up.seen.at(-1)!).toMatchObject({ mcpMethod: "tools/call", mcpName: encoded, version: "2026-07-28", account: "alice", params: { "mcp-param-region": "=?base64?WsO8cmljaA==?=" } });
     await mcp(g.tokens.access_token, "/mcp", task, { ...v, "mcp-method": "tasks/get", "mcp-name": "t-1" });
     expect(h.up.seen.at(-1)!).toMatchObject({ mcpMethod: "tasks/get", mcpName: "t-1" });
+    expect((await mcp(g.tokens.access_token, "/mcp", null)).status).toBeLessThan(500); // JSON null: no message to look at
   });
 
   test("a browser Origin other than the gateway's is refused (DNS rebinding)", async () => {
