@@ -2,8 +2,8 @@
  * The resource server: POST|GET|DELETE /mcp[/<name>]. A gateway access token whose audience is this
  * resource; the user's own upstream token injected (refreshed when near expiry, and once more on an
  * upstream 401); both MCP transport generations carried unchanged — the session-based 2025 shape
- * (Mcp-Session-Id, GET streams, DELETE, Last-Event-ID) and the stateless 2026-07-28 shape (Mcp-Method
- * and Mcp-Name routing headers, checked against the JSON-RPC body) — with streams passed unbuffered.
+ * (Mcp-Session-Id, GET streams, DELETE, Last-Event-ID) and the stateless 2026-07-28 shape (its request
+ * metadata headers checked against the JSON-RPC body, headers.ts) — with streams passed unbuffered.
  */
 import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
@@ -12,6 +12,7 @@ import { bearerOf } from "../tokens/verify.ts";
 import { pathOf } from "../server/pipeline.ts";
 import type { McpUpstreamRoute } from "./compile.ts";
 import { filterJson, filterSse, hasToolFilter, toolAllowed, type RpcMessage } from "./filter.ts";
+import { checkRequestHeaders } from "./headers.ts";
 import { metadataUrlFor, normalizeResource, resourceFor } from "./resources.ts";
 import { verifyAccessToken } from "./tokens.ts";
 import { upstreamGrantKey } from "./authorize.ts";
@@ -53,13 +54,14 @@ export class McpProxy {
     let messages: RpcMessage[] = [];
     if (request.method === "POST") {
       text = await request.text();
+      let body: RpcMessage | RpcMessage[] | null = null;
       try {
-        const v = JSON.parse(text) as RpcMessage | RpcMessage[];
-        messages = Array.isArray(v) ? v : [v];
+        body = JSON.parse(text) as RpcMessage | RpcMessage[] | null;
       } catch {
-        messages = [];
+        body = null;
       }
-      const refused = this.check(upstream, request, messages);
+      messages = (Array.isArray(body) ? body : [body]).filter((m): m is RpcMessage => typeof m === "object" && m !== null);
+      const refused = this.check(upstream, request, body, messages);
       if (refused) return refused;
     }
     const rpc = messages.map((m) => m.method).filter(Boolean).join(",");
@@ -101,16 +103,10 @@ export class McpProxy {
     return res;
   }
 
-  /** Header/body agreement (2026-07-28 routing headers) and the tool policy; a Response when refused. */
-  private check(upstream: McpUpstreamRoute, request: Request, messages: RpcMessage[]): Response | null {
-    const hMethod = request.headers.get("mcp-method");
-    const hName = request.headers.get("mcp-name");
-    if (hMethod !== null || hName !== null) {
-      const m = messages.length === 1 ? messages[0]! : null;
-      const bodyName = m?.method === "resources/read" ? m.params?.uri : m?.params?.name;
-      if (!m || (hMethod !== null && hMethod !== m.method) || (hName !== null && hName !== bodyName))
-        return rpcError(m?.id, -32600, "Mcp-Method / Mcp-Name headers do not match the JSON-RPC body", 400);
-    }
+  /** Header/body agreement (2026-07-28 request metadata headers, headers.ts) and the tool policy; a Response when refused. */
+  private check(upstream: McpUpstreamRoute, request: Request, body: RpcMessage | RpcMessage[] | null, messages: RpcMessage[]): Response | null {
+    const mismatch = checkRequestHeaders(request.headers, body);
+    if (mismatch) return rpcError(Array.isArray(body) ? null : body?.id, mismatch.code, mismatch.message, 400);
     for (const m of messages) {
       if (m.method !== "tools/call") continue;
       const tool = typeof m.params?.name === "string" ? m.params.name : "";

@@ -3,25 +3,33 @@ import { createHash, randomBytes } from "node:crypto";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { startAs, browse, type TestAs } from "../helpers/oidc.ts";
-import { upstreamMcp, type UpstreamMcp } from "../helpers/mcp-upstream.ts";
+import { upstreamMcp, type Upstream, type UpstreamMcp } from "../helpers/mcp-upstream.ts";
 import { freePort, startGateway } from "../helpers/gateway.ts";
 import type { Running } from "../../src/server/serve.ts";
 
 export const PASSWORDS = { alice: "alice-password-1", bob: "bob-password-2" };
 
-export interface Harness {
+export interface Harness<U extends Upstream = UpstreamMcp> {
   as: TestAs;
-  up: UpstreamMcp;
+  up: U;
   gw: Running & { lines: string[]; configPath: string };
   base: string;
   stop(): Promise<void>;
 }
 
-export async function harness(extra = "", opts: { discover?: boolean } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** the upstream's OAuth connection is discovered from its metadata instead of configured */
+  discover?: boolean;
+}
+
+/** The default upstream is server-everything (2025 sessions); `upstream` builds another one behind the same OAuth check. */
+export function harness(extra?: string, opts?: HarnessOptions): Promise<Harness>;
+export function harness<U extends Upstream>(extra: string, opts: HarnessOptions & { upstream: (as: TestAs) => U }): Promise<Harness<U>>;
+export async function harness(extra = "", opts: HarnessOptions & { upstream?: (as: TestAs) => Upstream } = {}): Promise<Harness<Upstream>> {
   const [asPort, gwPort] = [await freePort(), await freePort()];
   const publicUrl = `http://127.0.0.1:${gwPort}`;
   const as = await startAs(asPort, `${publicUrl}/upstream/callback`, { registration: opts.discover });
-  const up = upstreamMcp(as);
+  const up = (opts.upstream ?? upstreamMcp)(as);
   const hash = (p: string) => Bun.password.hash(p, { algorithm: "argon2id" });
   const gw = (await startGateway(
     `[server]

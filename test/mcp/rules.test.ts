@@ -185,19 +185,36 @@ describe("MCP authorization rules", () => {
     for (const t of [a.tokens, b.tokens]) expect(JSON.stringify(t)).not.toMatch(/[A-Za-z0-9_-]{43}\.|upstream/);
   });
 
-  test("2026-07-28 stateless shape: routing headers forwarded, checked against the body", async () => {
+  test("2026-07-28 stateless shape: request metadata headers forwarded, checked against the body, a disagreement is 400 / -32020", async () => {
     const g = await fullGrant("alice");
-    const call = { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "echo", arguments: { message: "x" }, _meta: { protocolVersion: "2026-07-28" } } };
-    const mismatch = await mcp(g.tokens.access_token, "/mcp", call, { "mcp-method": "tools/list" });
-    expect(mismatch.status).toBe(400);
-    expect(((await mismatch.json()) as { error: { code: number } }).error.code).toBe(-32600);
-    const nameMismatch = await mcp(g.tokens.access_token, "/mcp", call, { "mcp-method": "tools/call", "mcp-name": "get-sum" });
-    expect(nameMismatch.status).toBe(400);
-    const denied = await mcp(g.tokens.access_token, "/mcp", { ...call, params: { ...call.params, name: "get-env" } }, { "mcp-method": "tools/call", "mcp-name": "get-env" });
+    const meta = { "io.modelcontextprotocol/protocolVersion": "2026-07-28" };
+    const call = { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "echo", arguments: { message: "x" }, _meta: meta } };
+    const v = { "mcp-protocol-version": "2026-07-28" };
+    const refused = async (r: Response) => {
+      expect(r.status).toBe(400);
+      const body = (await r.json()) as { id: unknown; error: { code: number; message: string } };
+      expect(body.error.code).toBe(-32020);
+      return body;
+    };
+    const before = h.up.seen.length;
+    expect((await refused(await mcp(g.tokens.access_token, "/mcp", call, { ...v, "mcp-method": "tools/list", "mcp-name": "echo" }))).id).toBe(7);
+    await refused(await mcp(g.tokens.access_token, "/mcp", call, { ...v, "mcp-method": "tools/call", "mcp-name": "get-sum" }));
+    await refused(await mcp(g.tokens.access_token, "/mcp", call, { ...v, "mcp-method": "tools/call" })); // Mcp-Name missing
+    await refused(await mcp(g.tokens.access_token, "/mcp", call, { ...v, "mcp-name": "echo" })); // Mcp-Method missing
+    await refused(await mcp(g.tokens.access_token, "/mcp", call, { ...v, "mcp-method": "tools/call", "mcp-name": "=?base64?ZWNobw?=" })); // unpadded base64
+    await refused(await mcp(g.tokens.access_token, "/mcp", call, { ...v, "mcp-method": "tools/call", "mcp-name": "echo", "mcp-param-region": "=?base64?/w==?=" })); // 0xff is not UTF-8
+    const task = { jsonrpc: "2.0", id: 8, method: "tasks/get", params: { taskId: "t-1", _meta: meta } };
+    await refused(await mcp(g.tokens.access_token, "/mcp", task, { ...v, "mcp-method": "tasks/get", "mcp-name": "t-2" }));
+    expect(h.up.seen.length).toBe(before); // none of them reached the upstream
+
+    const denied = await mcp(g.tokens.access_token, "/mcp", { ...call, params: { ...call.params, name: "get-env" } }, { ...v, "mcp-method": "tools/call", "mcp-name": "get-env" });
     expect(((await denied.json()) as { error: { message: string } }).error.message).toContain("not available");
-    await mcp(g.tokens.access_token, "/mcp", call, { "mcp-method": "tools/call", "mcp-name": "echo", "mcp-protocol-version": "2026-07-28" });
-    const seen = h.up.seen.at(-1)!;
-    expect(seen).toMatchObject({ mcpMethod: "tools/call", mcpName: "echo", version: "2026-07-28", account: "alice" });
+    const encoded = "=?base64?ZWNobw==?="; // "echo", encoded although it need not be: decoded before the comparison, forwarded as sent
+    await mcp(g.tokens.access_token, "/mcp", call, { ...v, "mcp-method": "tools/call", "mcp-name": encoded, "mcp-param-region": "=?base64?WsO8cmljaA==?=" });
+    expect(h.up.seen.at(-1)!).toMatchObject({ mcpMethod: "tools/call", mcpName: encoded, version: "2026-07-28", account: "alice", params: { "mcp-param-region": "=?base64?WsO8cmljaA==?=" } });
+    await mcp(g.tokens.access_token, "/mcp", task, { ...v, "mcp-method": "tasks/get", "mcp-name": "t-1" });
+    expect(h.up.seen.at(-1)!).toMatchObject({ mcpMethod: "tasks/get", mcpName: "t-1" });
+    expect((await mcp(g.tokens.access_token, "/mcp", null)).status).toBeLessThan(500); // JSON null: no message to look at
   });
 
   test("a browser Origin other than the gateway's is refused (DNS rebinding)", async () => {
