@@ -1,5 +1,6 @@
 /** validated config + resolved secrets → RouteTable. Pure: no I/O, no secret resolution. */
 import { sha256 } from "../crypto/hash.ts";
+import { DEFAULT_PORT } from "../server/model.ts";
 import type { Config } from "../config/schema.ts";
 import type { SecretValues } from "../config/secrets.ts";
 import { compileEndpoints } from "../endpoints/compile.ts";
@@ -23,7 +24,7 @@ export interface CompileInput {
 export function compileRouteTable(input: CompileInput): RouteTable {
   const { config } = input;
   const s = config.server;
-  const fallback = input.boundUrl ?? `http://${s.host === "0.0.0.0" || s.host === "::" ? "localhost" : s.host}:${s.port}`;
+  const fallback = input.boundUrl ?? `http://${s.host === "0.0.0.0" || s.host === "::" ? "localhost" : s.host}:${s.port ?? DEFAULT_PORT}`;
   const publicUrl = new URL(s.public_url ?? fallback);
   return {
     version: input.version,

@@ -49,8 +49,8 @@ export class Gateway {
   readonly reloadHooks: ((table: RouteTable) => Promise<void>)[] = [];
   draining = false;
   boundUrl?: string;
-  /** the listening server, once bound (absent for in-process use) */
-  server?: Server<unknown>;
+  /** the listening servers, once bound (none for in-process use): TCP, a unix socket, or both */
+  servers: Server<unknown>[] = [];
   own: OwnRoute[] = [];
   private reloading: Promise<boolean> | null = null;
   /** OAuth connections: connect flow, token refresh, disconnect */
@@ -110,7 +110,12 @@ export class Gateway {
       const xff = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
       if (xff) return xff;
     }
-    return this.server?.requestIP(request)?.address ?? "unknown";
+    // a request belongs to one listener; the others answer null for it (a unix socket has no address)
+    for (const s of this.servers) {
+      const ip = s.requestIP(request);
+      if (ip) return ip.address;
+    }
+    return "unknown";
   }
 
   /**
@@ -118,7 +123,7 @@ export class Gateway {
    * exempt the connection of a request whose response is one.
    */
   holdOpen(request: Request, response: Response): void {
-    if ((response.headers.get("content-type") ?? "").toLowerCase().startsWith("text/event-stream")) this.server?.timeout(request, 0);
+    if ((response.headers.get("content-type") ?? "").toLowerCase().startsWith("text/event-stream")) for (const s of this.servers) s.timeout(request, 0);
   }
 
   get config() {

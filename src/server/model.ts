@@ -5,8 +5,8 @@ import { Duration, SecretRef, Section, HttpUrl } from "../config/types.ts";
 export const ServerSection = Section(
   {
     host: Type.String({ default: "127.0.0.1", description: "Address to listen on; 0.0.0.0 / :: for every interface" }),
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: "TCP port; 0 picks a free one (logged at startup)" }),
-    unix_socket: Type.Optional(Type.String({ minLength: 1, description: "Listen on this Unix socket path instead of host:port" })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: "TCP port (default 8080); 0 picks a free one (logged at startup). With unix_socket, set it to listen on TCP as well" })),
+    unix_socket: Type.Optional(Type.String({ minLength: 1, description: "Listen on this Unix socket path: instead of host:port, or beside it when port is set too" })),
     public_url: Type.Optional(HttpUrl("External base URL clients use (links, redirects, OAuth callbacks); default http://host:port")),
     tls_cert: Type.Optional(Type.String({ minLength: 1, description: "PEM certificate chain file; serve HTTPS when set together with tls_key" })),
     tls_key: Type.Optional(SecretRef("PEM private key (secret reference, e.g. file:/etc/hubgate/tls.key)")),
@@ -56,6 +56,13 @@ export const AdminSection = Section(
 );
 
 export type ServerConfig = Static<typeof ServerSection>;
+
+export const DEFAULT_PORT = 8080;
+
+/** The TCP port to listen on, or null: a unix socket alone replaces TCP unless `port` is set explicitly. */
+export function tcpPort(s: ServerConfig): number | null {
+  return s.port ?? (s.unix_socket ? null : DEFAULT_PORT);
+}
 export type StorageConfig = Static<typeof StorageSection>;
 export type LoggingConfig = Static<typeof LoggingSection>;
 export type AdminConfig = Static<typeof AdminSection>;

@@ -8,13 +8,17 @@ import { createApp, createServices, type App } from "./app.ts";
 import { createFastPath } from "./fastpath.ts";
 import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { durationMs } from "../config/types.ts";
+import { tcpPort } from "./model.ts";
 import type { OwnRoute } from "../routes/table.ts";
 import { checkFetchConcurrency, MAX_HTTP_REQUESTS_HINT } from "../proxy/forward.ts";
 
 export interface Running {
   gw: Gateway;
   app: App;
+  /** the TCP listener when there is one, else the unix socket's */
   server: Server<unknown>;
+  /** every listener: TCP, the unix socket, or both */
+  servers: Server<unknown>[];
   url: URL;
   /** resolves when the server has drained and the store is closed */
   shutdown(reason?: string): Promise<void>;
@@ -47,18 +51,22 @@ export async function serve(opts: GatewayOptions & { signals?: boolean }): Promi
     development: false as const,
   };
   const tls = s.tls_cert && tlsKey ? { tls: { cert: Bun.file(s.tls_cert), key: tlsKey } } : {};
-  // a unix socket is served in plain HTTP (the socket's file permissions are its access control)
-  if (s.unix_socket && s.tls_cert) gw.log.warn("tls_cert is ignored on a unix socket", { unix_socket: s.unix_socket });
+  // a unix socket alone replaces TCP; with an explicit port too, both listen (gh over the socket on the
+  // host, probes and other clients over TCP). The socket is plain HTTP: its file permissions are its access control
+  const port = tcpPort(s);
+  if (s.unix_socket && s.tls_cert) gw.log.warn("tls_cert applies to the TCP listener only; the unix socket serves plain HTTP", { unix_socket: s.unix_socket });
+  const tcp = port === null ? null : Bun.serve({ ...base, ...tls, hostname: s.host, port });
   // (bun-types declares idleTimeout only for host:port servers; Bun applies it to unix sockets too)
-  const server: Server<unknown> = s.unix_socket
-    ? Bun.serve({ ...base, unix: s.unix_socket } as unknown as Bun.Serve.Options<unknown>)
-    : Bun.serve({ ...base, ...tls, hostname: s.host, port: s.port });
-  gw.server = server;
-  const url = s.unix_socket ? new URL(`http://localhost/`) : new URL(server.url.href);
+  const unix = s.unix_socket ? Bun.serve({ ...base, unix: s.unix_socket } as unknown as Bun.Serve.Options<unknown>) : null;
+  const servers = [tcp, unix].filter((x): x is Server<unknown> => x !== null);
+  const server = servers[0]!;
+  gw.servers = servers;
+  const url = tcp ? new URL(tcp.url.href) : new URL(`http://localhost/`);
   gw.finishStartup(url.href, ownRoutes(app));
   gw.log.info("listening", {
-    url: s.unix_socket ? `unix:${s.unix_socket}` : url.href,
-    port: server.port,
+    url: tcp ? url.href : `unix:${s.unix_socket}`,
+    ...(tcp && unix ? { unix_socket: s.unix_socket } : {}),
+    port: tcp?.port,
     config: gw.routes.current().source,
     public_url: gw.routes.current().publicUrl.href,
   });
@@ -72,16 +80,17 @@ export async function serve(opts: GatewayOptions & { signals?: boolean }): Promi
     stopping ??= (async () => {
       gw.draining = true;
       const graceMs = durationMs(gw.config.server.shutdown_grace);
-      gw.log.info("draining", { reason, grace_ms: graceMs, pending_requests: server.pendingRequests });
+      const pending = () => servers.reduce((n, x) => n + x.pendingRequests, 0);
+      gw.log.info("draining", { reason, grace_ms: graceMs, pending_requests: pending() });
       let timer: ReturnType<typeof setTimeout> | undefined;
       const drained = await Promise.race([
-        server.stop(false).then(() => true),
+        Promise.all(servers.map((x) => x.stop(false))).then(() => true),
         new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs))),
       ]);
       clearTimeout(timer);
       if (!drained) {
-        gw.log.warn("grace period over; closing remaining connections", { pending_requests: server.pendingRequests });
-        await server.stop(true);
+        gw.log.warn("grace period over; closing remaining connections", { pending_requests: pending() });
+        await Promise.all(servers.map((x) => x.stop(true)));
       }
       await gw.close();
       gw.log.info("stopped", { reason });
@@ -96,5 +105,5 @@ export async function serve(opts: GatewayOptions & { signals?: boolean }): Promi
         void shutdown(sig).then(() => process.exit(0));
       });
   }
-  return { gw, app, server, url, shutdown };
+  return { gw, app, server, servers, url, shutdown };
 }

@@ -1,3 +1,4 @@
+import { tcpPort } from "../../src/server/model.ts";
 import { describe, expect, test } from "bun:test";
 import type { TSchema } from "@sinclair/typebox";
 import { parseConfig, ConfigError, EMBEDDED_EXAMPLE, type ConfigIssue } from "../../src/config/index.ts";
@@ -26,7 +27,11 @@ describe("config loading", () => {
 
   test("an empty file gets every default", () => {
     const c = parseConfig("");
-    expect(c.server).toMatchObject({ host: "127.0.0.1", port: 8080, max_body_bytes: 10485760, shutdown_grace: "30s" });
+    expect(c.server).toMatchObject({ host: "127.0.0.1", max_body_bytes: 10485760, shutdown_grace: "30s" });
+    // the port's default is applied where the listener is chosen: a unix socket alone opens no TCP port
+    expect(tcpPort(c.server)).toBe(8080);
+    expect(tcpPort(parseConfig(`[server]\nunix_socket = "/tmp/x.sock"\n`).server)).toBeNull();
+    expect(tcpPort(parseConfig(`[server]\nunix_socket = "/tmp/x.sock"\nport = 9000\n`).server)).toBe(9000);
     expect(c.github.api_url).toBe("https://api.github.com");
     expect(c.logging.level).toBe("info");
   });
