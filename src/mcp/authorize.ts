@@ -15,6 +15,7 @@ import { messagePage } from "../core/html.ts";
 import { defaultResource, issuer, normalizeResource, upstreamForResource } from "./resources.ts";
 import { githubIdentity, identityLoginEnabled } from "./identity.ts";
 import { upstreamConnection } from "./discovery.ts";
+import { repeatedParams, repeatedParamsError } from "./params.ts";
 
 const PENDING_TTL_MS = 10 * 60_000;
 const CODE_TTL_MS = 60_000;
@@ -43,13 +44,20 @@ export class McpAuthorizer {
 
   async authorize(q: URLSearchParams): Promise<Response> {
     const t = this.gw.routes.current();
+    // RFC 6749 §3.1: no parameter twice. While client_id or redirect_uri is in doubt the answer is a page,
+    // never a redirect (§4.1.2.1); other repeats go back to the client as errors.
+    const repeated = repeatedParams(q);
+    const doubtful = repeated.filter((n) => n === "client_id" || n === "redirect_uri");
+    if (doubtful.length) return messagePage(400, "Invalid request", `The application sent ${doubtful.join(" and ")} more than once.`);
     const clientId = q.get("client_id") ?? "";
     const client = clientId ? await lookupClient(this.gw, clientId).catch(() => null) : null;
     if (!client) return messagePage(400, "Unknown client", "This application is not registered with the gateway.");
     const redirectUri = q.get("redirect_uri") ?? "";
     // exact match only: no prefix, no normalisation
     if (!client.redirect_uris.includes(redirectUri)) return messagePage(400, "Redirect not allowed", "The redirect_uri does not exactly match one the application registered.");
-    const req: Record<string, string> = { client_id: clientId, redirect_uri: redirectUri, state: q.get("state") ?? "" };
+    const req: Record<string, string> = { client_id: clientId, redirect_uri: redirectUri, state: repeated.includes("state") ? "" : (q.get("state") ?? "") };
+    const twice = repeatedParamsError(repeated);
+    if (twice) return this.back(req, { error: twice.code, error_description: twice.message });
     if (q.get("response_type") !== "code") return this.back(req, { error: "unsupported_response_type", error_description: "only response_type=code" });
     const challenge = q.get("code_challenge") ?? "";
     if (!challenge || q.get("code_challenge_method") !== "S256" || !/^[A-Za-z0-9_-]{43,128}$/.test(challenge))
