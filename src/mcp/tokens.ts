@@ -70,7 +70,7 @@ function codeGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): Toke
     throw oauthError("invalid_grant", "PKCE verification failed");
   const resource = form.get("resource");
   if (resource && normalizeResource(resource) !== r.resource) throw oauthError("invalid_target", "resource differs from the authorization request");
-  const { answer, rows } = mint(gw, client, { username: c.username, resource: r.resource!, scope: r.scope!, family: randomUUID(), codeHash, parent: null }, Date.now());
+  const { answer, rows } = mint(gw, client, { username: c.username, resource: r.resource, scope: r.scope, family: randomUUID(), codeHash, parent: null }, Date.now());
   gw.store.mcp.saveTokens(rows);
   gw.store.audit.append({ kind: "mcp.token_issued", actor: c.username, subject: client.client_id, detail: { resource: r.resource } });
   return answer;

@@ -36,9 +36,46 @@ export type RefreshOutcome =
   | { outcome: "reused"; family: string; revoked: number }
   | { outcome: "unknown" };
 
+/**
+ * An authorization request as /authorize accepted it, with how far its sign-in got. The code it ends in
+ * is bound to it (client, redirect URI, PKCE challenge, resource, scope).
+ */
+export interface McpAuthRequest {
+  client_id: string;
+  redirect_uri: string;
+  /** the client's state, "" when it sent none */
+  state: string;
+  code_challenge: string;
+  /** the MCP resource (RFC 8707), normalised */
+  resource: string;
+  /** the upstream that serves the resource */
+  upstream: string;
+  scope: string;
+  /** the user signs in with their upstream account instead of a gateway password */
+  upstream_identity: boolean;
+  /** the upstream login is done (signing in with the upstream account does it before consent) */
+  upstream_done: boolean;
+}
+
+/** An authorization request read back from storage, every field checked; null for a row without this shape (damaged, or written by another version). */
+function parseAuthRequest(json: string): McpAuthRequest | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof v !== "object" || v === null) return null;
+  const { client_id, redirect_uri, state, code_challenge, resource, upstream, scope, upstream_identity, upstream_done } = v as Record<string, unknown>;
+  if (typeof client_id !== "string" || typeof redirect_uri !== "string" || typeof state !== "string" || typeof code_challenge !== "string") return null;
+  if (typeof resource !== "string" || typeof upstream !== "string" || typeof scope !== "string") return null;
+  if (typeof upstream_identity !== "boolean" || typeof upstream_done !== "boolean") return null;
+  return { client_id, redirect_uri, state, code_challenge, resource, upstream, scope, upstream_identity, upstream_done };
+}
+
 export interface McpPending {
   id: string;
-  request: Record<string, string>;
+  request: McpAuthRequest;
   username: string | null;
   csrf: string;
   upstreamState: string | null;
@@ -138,10 +175,11 @@ export function mcpRepo(db: Database, keyring: Keyring) {
           "SELECT * FROM mcp_pending WHERE id = ? AND expires_at > ?",
         )
         .get(id, Date.now());
-      if (!r) return null;
+      const request = r ? parseAuthRequest(r.request) : null;
+      if (!r || !request) return null;
       return {
         id: r.id,
-        request: JSON.parse(r.request) as Record<string, string>,
+        request,
         username: r.username,
         csrf: r.csrf,
         upstreamState: r.upstream_state,
@@ -150,7 +188,7 @@ export function mcpRepo(db: Database, keyring: Keyring) {
         expiresAt: r.expires_at,
       };
     },
-    updatePendingRequest(id: string, request: Record<string, string>): void {
+    updatePendingRequest(id: string, request: McpAuthRequest): void {
       db.query("UPDATE mcp_pending SET request = ? WHERE id = ?").run(JSON.stringify(request), id);
     },
     setPendingUser(id: string, username: string): void {
@@ -167,15 +205,16 @@ export function mcpRepo(db: Database, keyring: Keyring) {
       return db.query("DELETE FROM mcp_pending WHERE id = ?").run(id).changes > 0;
     },
 
-    saveCode(codeHash: string, request: Record<string, string>, username: string, expiresAt: number): void {
+    saveCode(codeHash: string, request: McpAuthRequest, username: string, expiresAt: number): void {
       db.query("INSERT INTO mcp_codes (code_hash, request, username, expires_at) VALUES (?, ?, ?, ?)").run(codeHash, JSON.stringify(request), username, expiresAt);
     },
     /** Marks the code used; returns it with `reused` when it had been used before (reuse must revoke what it issued). */
-    takeCode(codeHash: string): { request: Record<string, string>; username: string; expiresAt: number; reused: boolean } | null {
+    takeCode(codeHash: string): { request: McpAuthRequest; username: string; expiresAt: number; reused: boolean } | null {
       const r = db.query<{ request: string; username: string; expires_at: number; used_at: number | null }, [string]>("SELECT * FROM mcp_codes WHERE code_hash = ?").get(codeHash);
-      if (!r) return null;
+      const request = r ? parseAuthRequest(r.request) : null;
+      if (!r || !request) return null;
       if (r.used_at === null) db.query("UPDATE mcp_codes SET used_at = ? WHERE code_hash = ?").run(Date.now(), codeHash);
-      return { request: JSON.parse(r.request) as Record<string, string>, username: r.username, expiresAt: r.expires_at, reused: r.used_at !== null };
+      return { request, username: r.username, expiresAt: r.expires_at, reused: r.used_at !== null };
     },
 
     /** the tokens a code exchange issues (one transaction) */

@@ -1,11 +1,12 @@
 /**
- * The contract of McpRepo.refresh, the one place that decides what presenting a refresh token does
- * (a PostgreSQL implementation must pass the same): first use rotates, one retry while the successor
- * is unused, anything else revokes the family; new tokens are saved only with a rotation or the retry.
+ * The MCP repository's contracts (a PostgreSQL implementation must pass the same). McpRepo.refresh is
+ * the one place that decides what presenting a refresh token does: first use rotates, one retry while
+ * the successor is unused, anything else revokes the family; new tokens are saved only with a rotation
+ * or the retry. Authorization requests come back from storage typed and checked.
  */
 import { beforeEach, describe, expect, test } from "bun:test";
 import { openStore, type Store } from "../../src/store/index.ts";
-import type { NewMcpToken } from "../../src/store/mcp.ts";
+import type { McpAuthRequest, NewMcpToken } from "../../src/store/mcp.ts";
 import { Keyring } from "../../src/crypto/keyring.ts";
 import { memoryLogger } from "../../src/core/log.ts";
 
@@ -98,5 +99,41 @@ describe("McpRepo.refresh", () => {
     const p1 = start();
     store.mcp.revokeFamily("F", T0 + 1);
     expect(reused(p1.rt, T0 + 2)).toBe(0);
+  });
+});
+
+describe("McpRepo authorization requests", () => {
+  const request: McpAuthRequest = {
+    client_id: "c",
+    redirect_uri: "http://127.0.0.1:1/cb",
+    state: "",
+    code_challenge: "x".repeat(43),
+    resource: "https://gw/mcp",
+    upstream: "everything",
+    scope: "mcp",
+    upstream_identity: true,
+    upstream_done: false,
+  };
+  const open = async () => openStore({ path: ":memory:", log: memoryLogger().log, keyring: await Keyring.create(new Uint8Array(32).fill(3)) });
+
+  test("a pending authorization and a code come back as they were stored, flags as booleans", async () => {
+    const store = await open();
+    store.mcp.createPending({ id: "p", request, csrf: "k", createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    expect((await store.mcp.pending("p"))!.request).toEqual(request);
+    store.mcp.updatePendingRequest("p", { ...request, upstream_done: true });
+    expect((await store.mcp.pending("p"))!.request.upstream_done).toBe(true);
+    store.mcp.saveCode("h", request, "alice", Date.now() + 60_000);
+    expect(store.mcp.takeCode("h")).toMatchObject({ request, username: "alice", reused: false });
+  });
+
+  test("a stored request without that shape (a field missing, a flag stored as \"1\") is not an authorization in progress", async () => {
+    const store = await open();
+    const { upstream_done: _, ...missing } = request;
+    for (const [id, bad] of [["a", missing], ["b", { ...request, upstream_identity: "1" }], ["c", []]] as const) {
+      store.db.query("INSERT INTO mcp_pending (id, request, csrf, created_at, expires_at) VALUES (?, ?, 'k', 0, ?)").run(id, JSON.stringify(bad), Date.now() + 60_000);
+      expect(await store.mcp.pending(id)).toBeNull();
+    }
+    store.db.query("INSERT INTO mcp_codes (code_hash, request, username, expires_at) VALUES ('h', ?, 'alice', ?)").run(JSON.stringify({ ...request, scope: 1 }), Date.now() + 60_000);
+    expect(store.mcp.takeCode("h")).toBeNull();
   });
 });
