@@ -22,6 +22,11 @@ const PENDING_TTL_MS = 10 * 60_000;
 const CODE_TTL_MS = 60_000;
 export const upstreamGrantKey = (user: string, upstream: string) => `mcp:${user}:${upstream}`;
 
+/** Does this upstream `state` belong to an MCP authorization in progress? (/oauth/callback serves both flows.) */
+export function ownsUpstreamState(gw: Gateway, state: string | null): boolean {
+  return state !== null && gw.store.mcp.pendingIdByUpstreamState(state) !== null;
+}
+
 const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_HEADERS });
 const redirect = (url: string) => new Response(null, { status: 302, headers: { location: url, "cache-control": "no-store", "referrer-policy": "no-referrer" } });
 
@@ -169,11 +174,6 @@ export class McpAuthorizer {
     const begin = this.gw.oauth.beginAuthorization(connection, `${issuer(this.gw.routes.current())}/upstream/callback`);
     await this.gw.store.mcp.setPendingUpstream(p.id, begin.state, begin.verifier);
     return redirect(begin.url.href);
-  }
-
-  /** Does this state belong to an MCP authorization in progress? (/oauth/callback serves both flows.) */
-  ownsState(state: string | null): boolean {
-    return state !== null && this.gw.store.mcp.pendingIdByUpstreamState(state) !== null;
   }
 
   async upstreamCallback(q: URLSearchParams): Promise<Response> {
