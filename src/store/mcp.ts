@@ -208,13 +208,16 @@ export function mcpRepo(db: Database, keyring: Keyring) {
     saveCode(codeHash: string, request: McpAuthRequest, username: string, expiresAt: number): void {
       db.query("INSERT INTO mcp_codes (code_hash, request, username, expires_at) VALUES (?, ?, ?, ?)").run(codeHash, JSON.stringify(request), username, expiresAt);
     },
-    /** Marks the code used; returns it with `reused` when it had been used before (reuse must revoke what it issued). */
+    /**
+     * Marks the code used; returns it with `reused` when it had been used before (reuse must revoke what it
+     * issued). The mark is one guarded UPDATE, so of two concurrent exchanges only one is the first.
+     */
     takeCode(codeHash: string): { request: McpAuthRequest; username: string; expiresAt: number; reused: boolean } | null {
-      const r = db.query<{ request: string; username: string; expires_at: number; used_at: number | null }, [string]>("SELECT * FROM mcp_codes WHERE code_hash = ?").get(codeHash);
+      const first = db.query("UPDATE mcp_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL").run(Date.now(), codeHash).changes === 1;
+      const r = db.query<{ request: string; username: string; expires_at: number }, [string]>("SELECT request, username, expires_at FROM mcp_codes WHERE code_hash = ?").get(codeHash);
       const request = r ? parseAuthRequest(r.request) : null;
       if (!r || !request) return null;
-      if (r.used_at === null) db.query("UPDATE mcp_codes SET used_at = ? WHERE code_hash = ?").run(Date.now(), codeHash);
-      return { request, username: r.username, expiresAt: r.expires_at, reused: r.used_at !== null };
+      return { request, username: r.username, expiresAt: r.expires_at, reused: !first };
     },
 
     /** the tokens a code exchange issues (one transaction) */

@@ -124,6 +124,8 @@ describe("McpRepo authorization requests", () => {
     expect((await store.mcp.pending("p"))!.request.upstream_done).toBe(true);
     store.mcp.saveCode("h", request, "alice", Date.now() + 60_000);
     expect(store.mcp.takeCode("h")).toMatchObject({ request, username: "alice", reused: false });
+    expect(store.mcp.takeCode("h")!.reused).toBe(true);
+    expect(store.mcp.takeCode("unknown")).toBeNull();
   });
 
   test("a stored request without that shape (a field missing, a flag stored as \"1\") is not an authorization in progress", async () => {
