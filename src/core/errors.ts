@@ -41,10 +41,8 @@ export const isGatewayError = (e: unknown): e is GatewayError => e instanceof Ga
 
 /** Small factories for the statuses used across features, so codes stay consistent. */
 export const Errors = {
-  badRequest: (message: string, code = "bad_request") => new GatewayError(code, message, 400),
   unauthorized: (message: string, code = "unauthorized", headers?: Record<string, string>) =>
     new GatewayError(code, message, 401, { headers }),
-  forbidden: (message: string, code = "forbidden") => new GatewayError(code, message, 403),
   notFound: (message = "No route matches this request", code = "not_found") => new GatewayError(code, message, 404),
   methodNotAllowed: (allow: string[]) =>
     new GatewayError("method_not_allowed", `Method not allowed; allowed: ${allow.join(", ")}`, 405, {
@@ -56,9 +54,5 @@ export const Errors = {
     new GatewayError("request_header_fields_too_large", `Request headers exceed the limit of ${limit} bytes`, 431),
   tooManyRequests: (message: string, headers: Record<string, string>, code = "rate_limited") =>
     new GatewayError(code, message, 429, { headers }),
-  badGateway: (message: string, code = "bad_gateway") => new GatewayError(code, message, 502),
-  unavailable: (message: string, code = "unavailable", headers?: Record<string, string>) =>
-    new GatewayError(code, message, 503, { headers }),
-  gatewayTimeout: (message: string, code = "gateway_timeout") => new GatewayError(code, message, 504),
   internal: (message = "Internal error", cause?: unknown) => new GatewayError("internal_error", message, 500, { cause }),
 };

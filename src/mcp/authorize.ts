@@ -15,10 +15,17 @@ import { messagePage } from "../core/html.ts";
 import { defaultResource, issuer, normalizeResource, upstreamForResource } from "./resources.ts";
 import { githubIdentity, identityLoginEnabled } from "./identity.ts";
 import { upstreamConnection } from "./discovery.ts";
+import { repeatedParams, repeatedParamsError } from "./params.ts";
+import type { McpAuthRequest, McpPending } from "../store/index.ts";
 
 const PENDING_TTL_MS = 10 * 60_000;
 const CODE_TTL_MS = 60_000;
 export const upstreamGrantKey = (user: string, upstream: string) => `mcp:${user}:${upstream}`;
+
+/** Does this upstream `state` belong to an MCP authorization in progress? (/oauth/callback serves both flows.) */
+export function ownsUpstreamState(gw: Gateway, state: string | null): boolean {
+  return state !== null && gw.store.mcp.pendingIdByUpstreamState(state) !== null;
+}
 
 const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_HEADERS });
 const redirect = (url: string) => new Response(null, { status: 302, headers: { location: url, "cache-control": "no-store", "referrer-policy": "no-referrer" } });
@@ -27,62 +34,89 @@ export class McpAuthorizer {
   constructor(private readonly gw: Gateway) {}
 
   /** Which ways to sign in the login page offers: gateway passwords, the upstream account, or both. */
-  private loginOptions(upstreamName: string | undefined) {
-    const upstream = upstreamName ? this.gw.routes.current().mcpUpstreams.get(upstreamName) : undefined;
+  private loginOptions(upstreamName: string) {
+    const upstream = this.gw.routes.current().mcpUpstreams.get(upstreamName);
     const identity = identityLoginEnabled(this.gw) && upstream?.oauthConnection ? upstream.oauthConnection : null;
     return { password: this.gw.config.mcp.users.length > 0, upstream: identity };
   }
 
-  private back(req: Record<string, string>, params: Record<string, string>): Response {
-    const u = new URL(req.redirect_uri!);
+  /** An answer at the client's redirect URI (with its state, and `iss`). */
+  private back(to: Pick<McpAuthRequest, "redirect_uri" | "state">, params: Record<string, string>): Response {
+    const u = new URL(to.redirect_uri);
     for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-    if (req.state) u.searchParams.set("state", req.state);
+    if (to.state) u.searchParams.set("state", to.state);
     u.searchParams.set("iss", issuer(this.gw.routes.current()));
     return redirect(u.href);
   }
 
   async authorize(q: URLSearchParams): Promise<Response> {
     const t = this.gw.routes.current();
+    // RFC 6749 §3.1: no parameter twice. While client_id or redirect_uri is in doubt the answer is a page,
+    // never a redirect (§4.1.2.1); other repeats go back to the client as errors.
+    const repeated = repeatedParams(q);
+    const doubtful = repeated.filter((n) => n === "client_id" || n === "redirect_uri");
+    if (doubtful.length) return messagePage(400, "Invalid request", `The application sent ${doubtful.join(" and ")} more than once.`);
     const clientId = q.get("client_id") ?? "";
     const client = clientId ? await lookupClient(this.gw, clientId).catch(() => null) : null;
     if (!client) return messagePage(400, "Unknown client", "This application is not registered with the gateway.");
     const redirectUri = q.get("redirect_uri") ?? "";
     // exact match only: no prefix, no normalisation
     if (!client.redirect_uris.includes(redirectUri)) return messagePage(400, "Redirect not allowed", "The redirect_uri does not exactly match one the application registered.");
-    const req: Record<string, string> = { client_id: clientId, redirect_uri: redirectUri, state: q.get("state") ?? "" };
-    if (q.get("response_type") !== "code") return this.back(req, { error: "unsupported_response_type", error_description: "only response_type=code" });
+    const to = { redirect_uri: redirectUri, state: repeated.includes("state") ? "" : (q.get("state") ?? "") };
+    const twice = repeatedParamsError(repeated);
+    if (twice) return this.back(to, { error: twice.code, error_description: twice.message });
+    if (q.get("response_type") !== "code") return this.back(to, { error: "unsupported_response_type", error_description: "only response_type=code" });
     const challenge = q.get("code_challenge") ?? "";
     if (!challenge || q.get("code_challenge_method") !== "S256" || !/^[A-Za-z0-9_-]{43,128}$/.test(challenge))
-      return this.back(req, { error: "invalid_request", error_description: "PKCE with code_challenge_method=S256 is required" });
-    const resource = q.get("resource") ? normalizeResource(q.get("resource")!) : defaultResource(t);
+      return this.back(to, { error: "invalid_request", error_description: "PKCE with code_challenge_method=S256 is required" });
+    const asked = q.get("resource");
+    const resource = asked ? normalizeResource(asked) : defaultResource(t);
     const target = resource ? upstreamForResource(t, resource) : null;
-    if (!resource || !target) return this.back(req, { error: "invalid_target", error_description: "resource is not an MCP server this gateway serves" });
+    if (!resource || !target) return this.back(to, { error: "invalid_target", error_description: "resource is not an MCP server this gateway serves" });
     const scope = (q.get("scope") ?? "mcp").split(" ").filter(Boolean);
-    if (scope.some((s) => s !== "mcp" && s !== "offline_access")) return this.back(req, { error: "invalid_scope", error_description: "supported scopes: mcp offline_access" });
-    Object.assign(req, { code_challenge: challenge, resource, upstream: target.name === "" ? target.upstream.name : target.name, scope: [...new Set(["mcp", ...scope])].join(" ") });
+    if (scope.some((s) => s !== "mcp" && s !== "offline_access")) return this.back(to, { error: "invalid_scope", error_description: "supported scopes: mcp offline_access" });
+    const request: McpAuthRequest = {
+      client_id: clientId,
+      ...to,
+      code_challenge: challenge,
+      resource,
+      upstream: target.name === "" ? target.upstream.name : target.name,
+      scope: [...new Set(["mcp", ...scope])].join(" "),
+      upstream_identity: false,
+      upstream_done: false,
+    };
     const id = rand();
     const csrf = rand();
-    this.gw.store.mcp.createPending({ id, request: req, csrf, createdAt: Date.now(), expiresAt: Date.now() + PENDING_TTL_MS });
-    return html(loginPage(id, csrf, client.client_name ?? clientId, undefined, this.loginOptions(req.upstream)));
+    this.gw.store.mcp.createPending({ id, request, csrf, createdAt: Date.now(), expiresAt: Date.now() + PENDING_TTL_MS });
+    return html(loginPage(id, csrf, client.client_name ?? clientId, undefined, this.loginOptions(request.upstream)));
   }
 
   /** "Continue with your upstream account": the upstream login first; the identity decides who signs in. */
   async upstreamLogin(form: URLSearchParams): Promise<Response> {
     const p = await this.pendingOr(form);
     if (!this.loginOptions(p.request.upstream).upstream) throw new GatewayError("invalid_request", "Signing in with the upstream account is not enabled.", 400);
-    this.gw.store.mcp.updatePendingRequest(p.id, { ...p.request, identity: "upstream" });
-    return this.upstreamStep(p.id);
+    const request = { ...p.request, upstream_identity: true };
+    this.gw.store.mcp.updatePendingRequest(p.id, request);
+    return this.upstreamStep({ ...p, request });
   }
 
-  private async pendingOr(form: URLSearchParams) {
+  private async pendingOr(form: URLSearchParams): Promise<McpPending> {
     const p = await this.gw.store.mcp.pending(form.get("id") ?? "");
     if (!p || !safeEqual(form.get("csrf") ?? "", p.csrf)) throw new GatewayError("invalid_request", "This sign-in expired or the form was not ours; start again from the application.", 400);
     return p;
   }
 
+  /** The consent page, naming the client and where it redirects to. */
+  private async consentStep(p: McpPending, username: string): Promise<Response> {
+    const client = await lookupClient(this.gw, p.request.client_id);
+    const redirectHost = new URL(p.request.redirect_uri).host || p.request.redirect_uri;
+    return html(consentPage(p.id, p.csrf, { name: client?.client_name ?? p.request.client_id, redirectHost }, p.request.resource, username));
+  }
+
   async login(form: URLSearchParams, ip: string): Promise<Response> {
     const p = await this.pendingOr(form);
-    const client = await lookupClient(this.gw, p.request.client_id!);
+    const client = await lookupClient(this.gw, p.request.client_id);
+    const clientName = client?.client_name ?? p.request.client_id;
     const username = (form.get("username") ?? "").trim();
     // brute-force protection: 5 failures per user name in a sliding minute (the threshold sits half a hit
     // lower, as the sliding count is an estimate), and the address's failures on every surface (tokens/throttle.ts)
@@ -90,7 +124,7 @@ export class McpAuthorizer {
     const [byUser, ipBlocked] = await Promise.all([this.gw.state.rateCounter.count(userKey, 60_000), this.gw.authThrottle.blocked(ip)]);
     if (byUser >= 4.5 || ipBlocked) {
       this.gw.store.audit.append({ kind: "mcp.login_throttled", actor: ip, subject: username });
-      return new Response(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Too many failed attempts; wait a minute.", this.loginOptions(p.request.upstream)), {
+      return new Response(loginPage(p.id, p.csrf, clientName, "Too many failed attempts; wait a minute.", this.loginOptions(p.request.upstream)), {
         status: 429,
         headers: { ...PAGE_HEADERS, "retry-after": "60" },
       });
@@ -100,13 +134,12 @@ export class McpAuthorizer {
     const ok = await Bun.password.verify(form.get("password") ?? "", user?.password_hash ?? (await dummyHash())).catch(() => false);
     if (!user || !ok) {
       await Promise.all([this.gw.state.rateCounter.hit(userKey, 5, 60_000), this.gw.authThrottle.failed(ip, "mcp-login", username)]);
-      return html(loginPage(p.id, p.csrf, client?.client_name ?? p.request.client_id!, "Wrong user name or password.", this.loginOptions(p.request.upstream)), 401);
+      return html(loginPage(p.id, p.csrf, clientName, "Wrong user name or password.", this.loginOptions(p.request.upstream)), 401);
     }
     this.gw.store.audit.append({ kind: "mcp.login", actor: ip, subject: username, detail: { client_id: p.request.client_id } });
     this.gw.store.mcp.setPendingUser(p.id, username);
-    if (this.gw.store.mcp.hasConsent(username, p.request.client_id!, p.request.resource!)) return this.upstreamStep(p.id);
-    const redirectHost = new URL(p.request.redirect_uri!).host || p.request.redirect_uri!;
-    return html(consentPage(p.id, p.csrf, { name: client?.client_name ?? p.request.client_id!, redirectHost }, p.request.resource!, username));
+    if (this.gw.store.mcp.hasConsent(username, p.request.client_id, p.request.resource)) return this.upstreamStep({ ...p, username });
+    return this.consentStep(p, username);
   }
 
   async consent(form: URLSearchParams): Promise<Response> {
@@ -117,15 +150,14 @@ export class McpAuthorizer {
       this.gw.store.audit.append({ kind: "mcp.consent_denied", actor: p.username, subject: p.request.client_id });
       return this.back(p.request, { error: "access_denied", error_description: "the user denied access" });
     }
-    this.gw.store.mcp.grantConsent(p.username, p.request.client_id!, p.request.resource!);
+    this.gw.store.mcp.grantConsent(p.username, p.request.client_id, p.request.resource);
     this.gw.store.audit.append({ kind: "mcp.consent", actor: p.username, subject: p.request.client_id, detail: { resource: p.request.resource } });
-    return p.request.upstream_done ? this.issueCode(p.id) : this.upstreamStep(p.id);
+    return p.request.upstream_done ? this.issueCode(p, p.username) : this.upstreamStep(p);
   }
 
   /** Screen 2: the user's own upstream login, unless the upstream needs none. */
-  private async upstreamStep(id: string): Promise<Response> {
-    const p = (await this.gw.store.mcp.pending(id))!;
-    const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream!);
+  private async upstreamStep(p: McpPending): Promise<Response> {
+    const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream);
     let connection: string | null = null;
     try {
       connection = upstream ? await upstreamConnection(this.gw, upstream) : null;
@@ -133,35 +165,35 @@ export class McpAuthorizer {
       this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor: p.username ?? undefined, subject: p.request.upstream, detail: { reason: e instanceof Error ? e.message : "discovery_failed" } });
       return this.back(p.request, { error: "temporarily_unavailable", error_description: "the upstream's authorization server could not be discovered" });
     }
-    if (!connection) return this.issueCode(id);
+    if (!connection) {
+      // no upstream login: only a user signed in with a gateway password gets this far
+      if (!p.username) throw new GatewayError("invalid_request", "Sign in first.", 400);
+      return this.issueCode(p, p.username);
+    }
     const begin = this.gw.oauth.beginAuthorization(connection, `${issuer(this.gw.routes.current())}/upstream/callback`);
-    await this.gw.store.mcp.setPendingUpstream(id, begin.state, begin.verifier);
+    await this.gw.store.mcp.setPendingUpstream(p.id, begin.state, begin.verifier);
     return redirect(begin.url.href);
-  }
-
-  /** Does this state belong to an MCP authorization in progress? (/oauth/callback serves both flows.) */
-  ownsState(state: string | null): boolean {
-    return state !== null && this.gw.store.mcp.pendingIdByUpstreamState(state) !== null;
   }
 
   async upstreamCallback(q: URLSearchParams): Promise<Response> {
     const id = this.gw.store.mcp.pendingIdByUpstreamState(q.get("state") ?? "");
     const p = id ? await this.gw.store.mcp.pending(id) : null;
-    const byIdentity = p?.request.identity === "upstream";
-    if (!p || (!p.username && !byIdentity)) return messagePage(400, "Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application.");
-    const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream!);
+    if (!p || (!p.username && !p.request.upstream_identity))
+      return messagePage(400, "Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application.");
+    const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream);
     const actor = p.username ?? "(upstream identity)";
     const connection = upstream ? await upstreamConnection(this.gw, upstream).catch(() => null) : null;
-    if (q.get("error") || !q.get("code") || !upstream || !connection) {
+    const code = q.get("code");
+    if (q.get("error") || !code || !upstream || !connection) {
       this.gw.store.mcp.deletePending(p.id);
       this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: p.request.upstream, detail: { reason: q.get("error") ?? "no_code" } });
       return this.back(p.request, { error: "access_denied", error_description: "the upstream sign-in did not succeed" });
     }
     const redirectUri = `${issuer(this.gw.routes.current())}/upstream/callback`;
-    let username = p.username;
+    let username: string;
     try {
-      const tokens = await this.gw.oauth.exchange(connection, q.get("code")!, redirectUri, p.upstreamVerifier);
-      if (byIdentity) {
+      const tokens = await this.gw.oauth.exchange(connection, code, redirectUri, p.upstreamVerifier);
+      if (p.request.upstream_identity) {
         const who = await githubIdentity(this.gw, tokens.accessToken);
         if (!who.allowed) {
           this.gw.store.mcp.deletePending(p.id);
@@ -170,28 +202,27 @@ export class McpAuthorizer {
         }
         username = `github:${who.login}`;
         this.gw.store.audit.append({ kind: "mcp.login", actor: username, subject: p.request.client_id, detail: { via: connection } });
-      }
-      await this.gw.oauth.saveTokens(connection, upstreamGrantKey(username!, upstream.name), tokens);
+      } else if (p.username) username = p.username;
+      else throw new Error("no signed-in user"); // excluded above
+      await this.gw.oauth.saveTokens(connection, upstreamGrantKey(username, upstream.name), tokens);
     } catch (e) {
       this.gw.store.mcp.deletePending(p.id);
       this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: upstream.name, detail: { reason: e instanceof Error ? e.message : "exchange_failed" } });
       return this.back(p.request, { error: "server_error", error_description: "the upstream sign-in could not be completed" });
     }
-    this.gw.store.audit.append({ kind: "mcp.upstream_connected", actor: username!, subject: upstream.name });
-    if (!byIdentity) return this.issueCode(p.id);
-    this.gw.store.mcp.setPendingUser(p.id, username!);
-    this.gw.store.mcp.updatePendingRequest(p.id, { ...p.request, upstream_done: "1" });
-    if (this.gw.store.mcp.hasConsent(username!, p.request.client_id!, p.request.resource!)) return this.issueCode(p.id);
-    const client = await lookupClient(this.gw, p.request.client_id!);
-    const redirectHost = new URL(p.request.redirect_uri!).host || p.request.redirect_uri!;
-    return html(consentPage(p.id, p.csrf, { name: client?.client_name ?? p.request.client_id!, redirectHost }, p.request.resource!, username!));
+    this.gw.store.audit.append({ kind: "mcp.upstream_connected", actor: username, subject: upstream.name });
+    if (!p.request.upstream_identity) return this.issueCode(p, username);
+    const request = { ...p.request, upstream_done: true };
+    this.gw.store.mcp.setPendingUser(p.id, username);
+    this.gw.store.mcp.updatePendingRequest(p.id, request);
+    if (this.gw.store.mcp.hasConsent(username, p.request.client_id, p.request.resource)) return this.issueCode(p, username);
+    return this.consentStep({ ...p, request, username }, username);
   }
 
-  private async issueCode(id: string): Promise<Response> {
-    const p = (await this.gw.store.mcp.pending(id))!;
-    this.gw.store.mcp.deletePending(id);
+  private issueCode(p: McpPending, username: string): Response {
+    this.gw.store.mcp.deletePending(p.id);
     const code = rand();
-    this.gw.store.mcp.saveCode(sha256(code), p.request, p.username!, Date.now() + CODE_TTL_MS);
+    this.gw.store.mcp.saveCode(sha256(code), p.request, username, Date.now() + CODE_TTL_MS);
     return this.back(p.request, { code });
   }
 }

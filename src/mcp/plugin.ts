@@ -5,6 +5,7 @@ import { GatewayError } from "../core/errors.ts";
 import { McpAuthorizer } from "./authorize.ts";
 import { register } from "./clients.ts";
 import { oauthError } from "./errors.ts";
+import { repeatedMember, repeatedParams, repeatedParamsError } from "./params.ts";
 import { messagePage } from "../core/html.ts";
 import { McpProxy } from "./proxy.ts";
 import { issuer, resourceFor, SCOPES } from "./resources.ts";
@@ -17,7 +18,10 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
 async function form(request: Request): Promise<URLSearchParams> {
   const type = request.headers.get("content-type") ?? "";
   if (!type.startsWith("application/x-www-form-urlencoded")) throw oauthError("invalid_request", "expected application/x-www-form-urlencoded");
-  return new URLSearchParams(await request.text());
+  const params = new URLSearchParams(await request.text());
+  const repeated = repeatedParamsError(repeatedParams(params));
+  if (repeated) throw repeated;
+  return params;
 }
 
 export function mcpPlugin(gw: Gateway) {
@@ -76,13 +80,18 @@ export function mcpPlugin(gw: Gateway) {
       "/register",
       async ({ request }) =>
         oauthJson(async () => {
+          const text = await request.text();
           let body: unknown;
           try {
-            body = JSON.parse(await request.text());
+            body = JSON.parse(text);
           } catch {
             throw oauthError("invalid_client_metadata", "the body must be a JSON object");
           }
           if (typeof body !== "object" || body === null || Array.isArray(body)) throw oauthError("invalid_client_metadata", "the body must be a JSON object");
+          // RFC 7591 metadata is a JSON object, so a repeated parameter here is a member name twice in one object
+          // (JSON.parse would keep the last silently); RFC 7591 §3.2.2 calls a bad metadata body invalid_client_metadata
+          const twice = repeatedMember(text);
+          if (twice !== null) throw oauthError("invalid_client_metadata", `${JSON.stringify(twice)} appears more than once`);
           return register(gw, body as Record<string, unknown>);
         }).then((r) => (r.status === 200 ? new Response(r.body, { status: 201, headers: r.headers }) : r)),
       { parse: "none", detail: detail("RFC 7591 dynamic client registration") },

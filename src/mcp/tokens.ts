@@ -1,15 +1,17 @@
 /**
  * POST /token and POST /revoke of the MCP authorization server, and access-token verification for
  * the resource server. Tokens are opaque random strings (hgm_at_… / hgm_rt_…), stored as SHA-256
- * hashes with their user, client, audience (resource), scope and family. Refresh tokens rotate on
- * every use; presenting a rotated one again revokes the whole family, except within a short grace
- * window after rotation (a client retrying a refresh whose response it lost): then the pair issued by
- * the lost rotation is revoked and a new pair is issued.
+ * hashes with their user, client, audience (resource), scope and family (every token descending from
+ * one authorization code). Refresh tokens rotate on every use; presenting a replaced one again revokes
+ * the whole family, access tokens included (RFC 9700 §4.14.2). The one exception is a single retry of
+ * a refresh whose answer was lost, within a short grace window and only while the refresh token that
+ * answer carried was never used: the lost pair is revoked and a new pair issued. The decision is the
+ * store's (McpRepo.refresh), atomic with saving the new pair.
  */
 import { randomUUID } from "node:crypto";
 import type { Gateway } from "../server/gateway.ts";
 import { durationMs } from "../config/types.ts";
-import type { McpToken } from "../store/index.ts";
+import type { McpToken, NewMcpToken } from "../store/index.ts";
 import { authenticateClient, type ClientInfo } from "./clients.ts";
 import { oauthError } from "./errors.ts";
 import { normalizeResource } from "./resources.ts";
@@ -25,19 +27,19 @@ export interface TokenResponse {
   scope: string;
 }
 
-function issue(gw: Gateway, client: ClientInfo, base: { username: string; resource: string; scope: string; family: string; codeHash: string | null; parent: string | null }): TokenResponse {
+/** A new token pair: the answer for the client and the rows to store (saved by the caller, with whatever must be atomic with it). */
+function mint(gw: Gateway, client: ClientInfo, base: { username: string; resource: string; scope: string; family: string; codeHash: string | null; parent: string | null }, now: number): { answer: TokenResponse; rows: NewMcpToken[] } {
   const mcp = gw.config.mcp;
-  const now = Date.now();
   const accessTtl = durationMs(mcp.access_token_ttl);
   const access = `hgm_at_${randomToken()}`;
-  gw.store.mcp.saveToken({ tokenHash: sha256(access), kind: "access", clientId: client.client_id, createdAt: now, expiresAt: now + accessTtl, ...base });
-  const out: TokenResponse = { access_token: access, token_type: "Bearer", expires_in: Math.round(accessTtl / 1000), scope: base.scope };
+  const rows: NewMcpToken[] = [{ tokenHash: sha256(access), kind: "access", clientId: client.client_id, createdAt: now, expiresAt: now + accessTtl, ...base }];
+  const answer: TokenResponse = { access_token: access, token_type: "Bearer", expires_in: Math.round(accessTtl / 1000), scope: base.scope };
   if (client.grant_types.includes("refresh_token")) {
     const refresh = `hgm_rt_${randomToken()}`;
-    gw.store.mcp.saveToken({ tokenHash: sha256(refresh), kind: "refresh", clientId: client.client_id, createdAt: now, expiresAt: now + durationMs(mcp.refresh_token_ttl), ...base });
-    out.refresh_token = refresh;
+    rows.push({ tokenHash: sha256(refresh), kind: "refresh", clientId: client.client_id, createdAt: now, expiresAt: now + durationMs(mcp.refresh_token_ttl), ...base });
+    answer.refresh_token = refresh;
   }
-  return out;
+  return { answer, rows };
 }
 
 export async function tokenEndpoint(gw: Gateway, request: Request, form: URLSearchParams): Promise<TokenResponse> {
@@ -68,30 +70,36 @@ function codeGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): Toke
     throw oauthError("invalid_grant", "PKCE verification failed");
   const resource = form.get("resource");
   if (resource && normalizeResource(resource) !== r.resource) throw oauthError("invalid_target", "resource differs from the authorization request");
+  const { answer, rows } = mint(gw, client, { username: c.username, resource: r.resource, scope: r.scope, family: randomUUID(), codeHash, parent: null }, Date.now());
+  gw.store.mcp.saveTokens(rows);
   gw.store.audit.append({ kind: "mcp.token_issued", actor: c.username, subject: client.client_id, detail: { resource: r.resource } });
-  return issue(gw, client, { username: c.username, resource: r.resource!, scope: r.scope!, family: randomUUID(), codeHash, parent: null });
+  return answer;
 }
 
 function refreshGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): TokenResponse {
   const t = gw.store.mcp.token(sha256(form.get("refresh_token") ?? ""));
   const now = Date.now();
   if (!t || t.kind !== "refresh" || t.clientId !== client.client_id) throw oauthError("invalid_grant", "unknown refresh token");
-  if (t.revokedAt !== null) throw oauthError("invalid_grant", "refresh token revoked");
   if (t.expiresAt <= now) throw oauthError("invalid_grant", "refresh token expired");
   const resource = form.get("resource");
   if (resource && normalizeResource(resource) !== t.resource) throw oauthError("invalid_target", "resource differs from the grant");
   const base = { username: t.username, resource: t.resource, scope: narrowScope(t, form.get("scope")), family: t.family, codeHash: t.codeHash, parent: t.tokenHash };
-  if (gw.store.mcp.markRotated(t.tokenHash, now)) return issue(gw, client, base);
-  // rotated before: a retry within the grace window, or a replay
-  const rotatedAt = gw.store.mcp.token(t.tokenHash)!.rotatedAt ?? now;
-  if (now - rotatedAt <= REFRESH_GRACE_MS) {
-    gw.store.mcp.revokeChildren(t.tokenHash, now);
-    gw.store.audit.append({ kind: "mcp.refresh_retried", actor: t.username, subject: client.client_id });
-    return issue(gw, client, base);
+  const { answer, rows } = mint(gw, client, base, now);
+  const r = gw.store.mcp.refresh(t.tokenHash, rows, now, REFRESH_GRACE_MS);
+  switch (r.outcome) {
+    case "rotated":
+      return answer;
+    case "retried":
+      gw.store.audit.append({ kind: "mcp.refresh_retried", actor: t.username, subject: client.client_id });
+      return answer;
+    case "unknown":
+      throw oauthError("invalid_grant", "unknown refresh token");
+    case "reused":
+      if (r.revoked === 0) throw oauthError("invalid_grant", "refresh token revoked"); // its family was revoked before
+      gw.store.audit.append({ kind: "mcp.refresh_reused", actor: t.username, subject: client.client_id, detail: { family: r.family, revoked: r.revoked } });
+      gw.log.warn("mcp refresh token reused; its token family is revoked", { client_id: client.client_id, user: t.username, family: r.family, revoked: r.revoked });
+      throw oauthError("invalid_grant", "refresh token already used; the grant has been revoked");
   }
-  const n = gw.store.mcp.revokeFamily(t.family, now);
-  gw.store.audit.append({ kind: "mcp.refresh_reused", actor: t.username, subject: client.client_id, detail: { revoked: n } });
-  throw oauthError("invalid_grant", "refresh token already used; the grant has been revoked");
 }
 
 function narrowScope(t: McpToken, asked: string | null): string {

@@ -3,6 +3,7 @@ import { Elysia, t } from "elysia";
 import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { messagePage as page } from "../core/html.ts";
+import { ownsUpstreamState } from "../mcp/authorize.ts";
 
 export function oauthPlugin(gw: Gateway) {
   return new Elysia({ name: "hubgate-oauth" })
@@ -23,7 +24,7 @@ export function oauthPlugin(gw: Gateway) {
       async ({ request }) => {
         const query = new URL(request.url).searchParams;
         // an upstream registered with /oauth/callback may also be serving the MCP gateway's per-user login
-        if (gw.store.mcp.pendingIdByUpstreamState(query.get("state") ?? "") !== null)
+        if (ownsUpstreamState(gw, query.get("state")))
           return new Response(null, { status: 302, headers: { location: `/upstream/callback?${query}`, "cache-control": "no-store" } });
         try {
           const name = await gw.oauth.callback(query);

@@ -101,12 +101,6 @@ export class OAuthService {
     return { url: this.buildAuthorizeUrl(conn, redirectUri, state, verifier), state, verifier };
   }
 
-  /** Exchange a code and store the grant under `grantKey` (a connection name, or a per-user key). */
-  async completeAuthorization(connectionName: string, grantKey: string, code: string, redirectUri: string, verifier: string | null): Promise<void> {
-    const t = await exchangeCode(this.connection(connectionName), code, redirectUri, verifier);
-    await this.saveTokens(connectionName, grantKey, t);
-  }
-
   /** Exchange a code without storing the result yet (the caller learns from the token whose grant it is). */
   exchange(connectionName: string, code: string, redirectUri: string, verifier: string | null): Promise<TokenSet> {
     return exchangeCode(this.connection(connectionName), code, redirectUri, verifier);

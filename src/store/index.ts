@@ -80,4 +80,4 @@ export type { ApiTokenRepo, ApiTokenRow, NewApiToken } from "./apitokens.ts";
 export type { SealedKvRepo } from "./sealedkv.ts";
 export type { OAuthRepo, Grant, GrantInfo, ConnectState } from "./oauth.ts";
 export type { RequestLogRepo, RequestLog, NewRequestLog } from "./requestlogs.ts";
-export type { McpRepo, McpToken, McpPending } from "./mcp.ts";
+export type { McpRepo, McpToken, NewMcpToken, McpPending, McpAuthRequest, RefreshOutcome } from "./mcp.ts";

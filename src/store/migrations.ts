@@ -153,6 +153,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX mcp_tokens_parent ON mcp_tokens (parent);
     `,
   },
+  {
+    version: 4,
+    name: "MCP refresh tokens: when the one retry of a lost refresh answer was spent",
+    sql: `
+      ALTER TABLE mcp_tokens ADD COLUMN retried_at INTEGER;
+    `,
+  },
 ];
 
 export const SEALED_COLUMNS: readonly SealedColumn[] = [

@@ -151,6 +151,22 @@ describe("MCP authorization rules", () => {
     expect(denied.searchParams.get("error")).toBe("access_denied");
   });
 
+  test("an upstream that returns to /oauth/callback hands an MCP sign-in to /upstream/callback; other states stay there", async () => {
+    const client = (await register()).body.client_id!;
+    const page = await (await fetch(authUrl(client, { code_challenge: pkce().challenge, code_challenge_method: "S256" }))).text();
+    const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)![1]!;
+    const id = field(page, "id");
+    const csrf = field(page, "csrf");
+    await fetch(`${h.base}/authorize/login`, { method: "POST", body: new URLSearchParams({ id, csrf, username: "alice", password: "alice-password-1" }) });
+    const toUpstream = await fetch(`${h.base}/authorize/consent`, { method: "POST", body: new URLSearchParams({ id, csrf, decision: "allow" }), redirect: "manual" });
+    const state = new URL(toUpstream.headers.get("location")!).searchParams.get("state")!;
+    const handed = await fetch(`${h.base}/oauth/callback?code=c&state=${state}`, { redirect: "manual" });
+    expect(handed.status).toBe(302);
+    expect(handed.headers.get("location")).toBe(`/upstream/callback?code=c&state=${state}`);
+    const foreign = await fetch(`${h.base}/oauth/callback?code=c&state=not-an-mcp-state`, { redirect: "manual" });
+    expect(foreign.status).toBe(400);
+  });
+
   test("login: wrong password is refused and audited; attempts are rate-limited per user", async () => {
     const client = (await register()).body.client_id!;
     const attempt = async () => {
