@@ -37,9 +37,10 @@ export function restScope(path: string, search: string, linked: LinkedIds): Scop
     return { kind: "owners", owners: [second], linkOwner: second };
   }
   if (first === "search" && segs.length === 2 && SEARCHES.has(second)) {
-    const q = new URLSearchParams(search).getAll("q");
-    if (q.length !== 1) return refused("a search needs exactly one q parameter");
-    return searchScope(q[0]!);
+    // q[]=… counts as another q: a Rack-style parser may read it where URLSearchParams does not
+    const q = [...new URLSearchParams(search)].filter(([k]) => k === "q" || k.startsWith("q["));
+    if (q.length !== 1 || q[0]![0] !== "q") return refused("a search needs exactly one q parameter");
+    return searchScope(q[0]![1]);
   }
   if (ID_FAMILIES.has(first) && /^\d+$/.test(second)) {
     const owner = linked.ownerOf(first, second);

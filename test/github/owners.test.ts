@@ -104,6 +104,8 @@ describe("REST: refused under the allowlist, served without one", () => {
     ["/search/repositories?q=user:*", /exactly one owner/],
     ["/search/issues?q=repo:acme/x&q=bug", /exactly one q/],
     ["/search/issues", /exactly one q/],
+    ["/search/issues?q=repo:acme/x&q[]=bug", /exactly one q/],
+    ["/search/issues?q[]=repo:acme/x", /exactly one q/],
     ["/search/labels?repository_id=1&q=repo:acme/x", /not scoped to an owner/],
     ["/search/topics?q=repo:acme/x", /not scoped to an owner/],
     // not scoped to an owner at all
