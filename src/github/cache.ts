@@ -15,7 +15,8 @@ export interface CachedMeta {
   identity: string;
 }
 
-export type CacheOutcome = "HIT" | "MISS" | "REVALIDATED" | "COALESCED" | "BYPASS";
+/** STALE: an expired entry served because GitHub could not answer (stale-if-error, read.ts) */
+export type CacheOutcome = "HIT" | "MISS" | "REVALIDATED" | "COALESCED" | "BYPASS" | "STALE";
 
 /**
  * The fields joined by newlines, which no method, URL or header value can contain (only the GraphQL
@@ -44,7 +45,7 @@ export function storableHeaders(h: Headers): [string, string][] {
 const EMPTY = new Blob([]);
 
 export class ReadCache {
-  counts: Record<CacheOutcome, number> = { HIT: 0, MISS: 0, REVALIDATED: 0, COALESCED: 0, BYPASS: 0 };
+  counts: Record<CacheOutcome, number> = { HIT: 0, MISS: 0, REVALIDATED: 0, COALESCED: 0, BYPASS: 0, STALE: 0 };
   constructor(private readonly store: ByteCache) {}
 
   async lookup(key: string): Promise<CacheEntry<CachedMeta> | null> {
@@ -75,10 +76,13 @@ export function etagMatches(ifNoneMatch: string | null, etag: string | null): bo
   return ifNoneMatch.split(",").some((t) => strip(t) === strip(etag));
 }
 
-/** X-Hubgate-Cache and the RFC 9211 Cache-Status for an outcome. */
-export function tagOutcome(h: Headers, o: CacheOutcome): void {
+/**
+ * X-Hubgate-Cache and the RFC 9211 Cache-Status for an outcome; `ttlSec`, the remaining freshness in
+ * seconds (negative when stale), is added when given.
+ */
+export function tagOutcome(h: Headers, o: CacheOutcome, ttlSec?: number): void {
   h.set("x-hubgate-cache", o);
-  h.set("cache-status", CACHE_STATUS[o]);
+  h.set("cache-status", ttlSec === undefined ? CACHE_STATUS[o] : `${CACHE_STATUS[o]}; ttl=${ttlSec}`);
 }
 
 const CACHE_STATUS: Record<CacheOutcome, string> = {
@@ -87,4 +91,5 @@ const CACHE_STATUS: Record<CacheOutcome, string> = {
   REVALIDATED: "hubgate; fwd=stale; fwd-status=304",
   MISS: "hubgate; fwd=miss",
   BYPASS: "hubgate; fwd=bypass",
+  STALE: "hubgate; hit",
 };

@@ -1,10 +1,19 @@
 /**
- * The owners allowlist: repo-, org- and user-scoped REST paths outside the allowed owners get 403.
- * Comparison is case-insensitive, as GitHub logins are.
+ * The owners allowlist, closed: with `allowed_owners` set, a request is served only when it is provably
+ * scoped to allowed owners (REST: scope.ts, search: search.ts, GraphQL: graphql.ts all describe a
+ * request as a Scope); anything else is 403 `owner_not_allowed` before it goes upstream. Owners are
+ * compared case-insensitively, as GitHub logins are. Without an allowlist nothing is checked.
  */
 import { GatewayError } from "../core/errors.ts";
 
-const SCOPED = /^\/(?:repos|orgs|users|networks)\/([^/]+)/;
+export type Scope =
+  /** exposes no owner's data (/rate_limit, /meta, GraphQL rateLimit, …) */
+  | { kind: "global" }
+  /** confined to these owners, every one of which must be allowed; `linkOwner`: the owner its pagination links belong to */
+  | { kind: "owners"; owners: readonly string[]; linkOwner?: string }
+  | { kind: "refused"; reason: string };
+
+export const refused = (reason: string): Scope => ({ kind: "refused", reason });
 
 export class OwnerPolicy {
   private readonly allowed: ReadonlySet<string>;
@@ -20,23 +29,15 @@ export class OwnerPolicy {
     return this.open || this.allowed.has(owner.toLowerCase());
   }
 
-  /** the owner a REST path is scoped to, if any (`/repos/{owner}/…`, `/orgs/{org}/…`, `/users/{u}/…`) */
-  static ownerOfPath(path: string): string | null {
-    const m = SCOPED.exec(path);
-    return m ? decodeURIComponent(m[1]!) : null;
-  }
-
-  checkPath(path: string): void {
+  check(scope: Scope): void {
     if (this.open) return;
-    const owner = OwnerPolicy.ownerOfPath(path);
-    if (owner !== null && !this.allows(owner)) throw forbidden(owner);
-  }
-
-  checkOwners(owners: readonly string[], dynamicOwner: boolean): void {
-    if (this.open) return;
-    for (const o of owners) if (!this.allows(o)) throw forbidden(o);
-    if (dynamicOwner) throw new GatewayError("owner_not_allowed", "GraphQL owner arguments must be literals or string variables when an owners allowlist is set", 403);
+    if (scope.kind === "refused") throw new GatewayError("owner_not_allowed", `Refused by the owners allowlist: ${scope.reason}`, 403);
+    if (scope.kind === "owners")
+      for (const o of scope.owners) if (!this.allows(o)) throw new GatewayError("owner_not_allowed", `Owner "${o}" is not in this gateway's allowed owners`, 403);
   }
 }
 
-const forbidden = (owner: string) => new GatewayError("owner_not_allowed", `Owner "${owner}" is not in this gateway's allowed owners`, 403);
+/** A client-supplied string quoted for a message, bounded. */
+export function shown(s: string): string {
+  return JSON.stringify(s.length > 120 ? `${s.slice(0, 120)}…` : s);
+}

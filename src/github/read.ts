@@ -2,8 +2,11 @@
  * A pooled read: fresh cache entry → HIT; otherwise one upstream request per key at a time
  * (concurrent identical misses are COALESCED onto it). A stale entry is revalidated with
  * If-None-Match / If-Modified-Since through the identity that produced it (a 304 costs no quota);
- * when that identity has no budget left, another one fetches the resource in full.
+ * when that identity has no budget left, another one fetches the resource in full. When GitHub cannot
+ * answer (every identity exhausted, upstream unreachable, too slow or failing), a stale entry is served
+ * as STALE instead of the error, as stale-if-error allows (RFC 9111 §4.2.4, RFC 5861).
  */
+import { GatewayError } from "../core/errors.ts";
 import type { Gateway } from "../server/gateway.ts";
 import type { CacheEntry } from "../state/index.ts";
 import type { Bucket } from "./bucket.ts";
@@ -38,12 +41,16 @@ interface Deps {
   cache: ReadCache;
 }
 
-type Fetched = { kind: "buffered"; status: number; headers: [string, string][]; body: Blob; etag: string | null; outcome: CacheOutcome } | { kind: "stream"; response: Response };
+type Fetched =
+  | { kind: "buffered"; status: number; headers: [string, string][]; body: Blob; etag: string | null; outcome: CacheOutcome; stored?: { storedAt: number; freshUntil: number } }
+  | { kind: "stream"; response: Response };
 
 /** Responses larger than this are streamed, never cached or shared. */
 const MAX_BUFFER = 8 * 1024 * 1024;
 /** How long a stale entry is kept for revalidation beyond its TTL (the byte budget still bounds it). */
 const KEEP_STALE_MS = 60 * 60_000;
+/** Upstream statuses, answered or raised by the gateway, that mean GitHub could not answer (RFC 5861's "error"); 429 is the exhausted pool. */
+const UPSTREAM_ERROR = new Set([429, 500, 502, 503, 504]);
 
 export async function readThrough(ctx: ReadContext, d: Deps): Promise<Served> {
   const req = ctx.request;
@@ -63,7 +70,8 @@ export async function readThrough(ctx: ReadContext, d: Deps): Promise<Served> {
   let leader = false;
   const fetched = await d.gw.state.flights.run(key, async () => {
     leader = true;
-    return fetchUpstream(ctx, d, cacheable ? key : null, entry);
+    // a client asking for no-cache wants GitHub's answer, so it gets GitHub's error too, never a stale copy
+    return fetchOrStale(ctx, d, cacheable ? key : null, entry, !noCache);
   });
   if (fetched.kind === "stream") {
     if (leader) return { response: rewriteResponse(fetched.response, d.g.apiUrl, ctx.clientBase), outcome: "BYPASS" };
@@ -72,7 +80,22 @@ export async function readThrough(ctx: ReadContext, d: Deps): Promise<Served> {
     return own.kind === "stream" ? { response: rewriteResponse(own.response, d.g.apiUrl, ctx.clientBase), outcome: "BYPASS" } : serve(ctx, own, d);
   }
   const buffered: Extract<Fetched, { kind: "buffered" }> = fetched;
-  return serve(ctx, leader ? buffered : { ...buffered, outcome: "COALESCED" }, d);
+  // followers of a stale copy are told it is stale
+  return serve(ctx, leader || buffered.outcome === "STALE" ? buffered : { ...buffered, outcome: "COALESCED" }, d);
+}
+
+/** fetchUpstream, or the stale entry when GitHub cannot answer and the client allows it. */
+async function fetchOrStale(ctx: ReadContext, d: Deps, key: string | null, stale: CacheEntry<CachedMeta> | null, allowStale: boolean): Promise<Fetched> {
+  const fallback = key !== null && allowStale ? stale : null;
+  if (!fallback) return fetchUpstream(ctx, d, key, stale);
+  try {
+    const f = await fetchUpstream(ctx, d, key, stale);
+    return f.kind === "buffered" && UPSTREAM_ERROR.has(f.status) ? fromEntry(fallback, "STALE") : f;
+  } catch (e) {
+    // client_closed (499) and refusals are not GitHub failing: they propagate
+    if (e instanceof GatewayError && UPSTREAM_ERROR.has(e.status)) return fromEntry(fallback, "STALE");
+    throw e;
+  }
 }
 
 async function fetchUpstream(ctx: ReadContext, d: Deps, key: string | null, stale: CacheEntry<CachedMeta> | null): Promise<Fetched> {
@@ -125,11 +148,12 @@ async function buffer(res: Response, identity: string, ctx: ReadContext, d: Deps
 }
 
 function fromEntry(e: CacheEntry<CachedMeta>, outcome: CacheOutcome): Extract<Fetched, { kind: "buffered" }> {
-  return { kind: "buffered", status: e.meta.status, headers: e.meta.headers, body: e.body, etag: e.meta.etag, outcome };
+  return { kind: "buffered", status: e.meta.status, headers: e.meta.headers, body: e.body, etag: e.meta.etag, outcome, stored: { storedAt: e.storedAt, freshUntil: e.freshUntil } };
 }
 
 function serve(ctx: ReadContext, f: Extract<Fetched, { kind: "buffered" }>, d: Deps): Served {
-  const headers = clientHeaders(f.headers, f.outcome, d.g.apiUrl, ctx.clientBase);
+  let headers = clientHeaders(f.headers, f.outcome, d.g.apiUrl, ctx.clientBase);
+  if (f.outcome === "STALE" && f.stored) headers = staleHeaders(headers, f.stored);
   if (f.status === 200 && etagMatches(ctx.request.headers.get("if-none-match"), f.etag)) {
     const notModified = new Headers(headers);
     for (const h of ["content-type", "content-length", "content-encoding"]) notModified.delete(h);
@@ -154,6 +178,20 @@ function clientHeaders(stored: [string, string][], outcome: CacheOutcome, apiUrl
     rewriteHeaders(headers, apiUrl, clientBase);
     tagOutcome(headers, outcome);
   }
+  return headers;
+}
+
+/**
+ * A stale copy's Age (RFC 9111 §5.1) and Cache-Status ttl (RFC 9211: remaining freshness, negative when
+ * stale), in whole seconds from one clock reading so that ttl = lifetime - Age; never above -1, since a
+ * stale response should not read as fresh for another 0 s.
+ */
+function staleHeaders(prepared: Headers, stored: { storedAt: number; freshUntil: number }): Headers {
+  const age = Math.max(0, Math.floor((Date.now() - stored.storedAt) / 1000));
+  const lifetime = Math.floor((stored.freshUntil - stored.storedAt) / 1000);
+  const headers = new Headers(prepared);
+  headers.set("age", String(age));
+  tagOutcome(headers, "STALE", Math.min(-1, lifetime - age));
   return headers;
 }
 

@@ -12,6 +12,9 @@ import { clientCredential, LoginCache, type ClientCredential } from "./auth.ts";
 import { classifyGraphql } from "./graphql.ts";
 import { resolveIdentities } from "./identities.ts";
 import { resolveLayout } from "./layout.ts";
+import { LinkedIds } from "./linked.ts";
+import type { Scope } from "./owners.ts";
+import { restScope } from "./scope.ts";
 import { Pool } from "./pool.ts";
 import { ReadCache, tagOutcome } from "./cache.ts";
 import { rewriteResponse } from "./rewrite.ts";
@@ -22,6 +25,8 @@ export class GithubService {
   readonly pool: Pool;
   readonly cache: ReadCache;
   private readonly logins = new LoginCache();
+  /** numeric ids GitHub linked to from pages of allowed owners (survives reloads: it records GitHub's word, not policy) */
+  private readonly linked = new LinkedIds();
   private readonly userCache = new Map<string, { login: string; userId: number }>();
   private ready: Promise<void>;
   private readonly requests;
@@ -81,20 +86,21 @@ export class GithubService {
           body = {};
         }
         const op = classifyGraphql(body);
+        g.owners.check(op.scope);
         if (op.kind === "query") {
           kind = "graphql_query";
-          g.owners.checkOwners(op.owners, op.dynamicOwner);
           const ctx = this.context(request, g, layout, "/graphql", "", { text, canonical: JSON.stringify([body.query, body.variables ?? null, body.operationName ?? null]) });
           return this.finish(await this.read(ctx, g, cred, request), kind);
         }
         kind = "graphql_mutation";
-        if (op.kind !== "invalid") g.owners.checkOwners(op.owners, op.dynamicOwner);
         return this.finish(await this.passThrough(request, new URL(g.graphqlUrl), g, layout.clientBase, cred, text), kind);
       }
-      g.owners.checkPath(layout.path);
+      // writes get the same closed rule as reads: they go through the same owner check
+      const scope = g.owners.open ? null : restScope(layout.path, url.search, this.linked);
+      if (scope) g.owners.check(scope);
       if (method === "GET" || method === "HEAD") {
         const ctx = this.context(request, g, layout, layout.path, url.search);
-        return this.finish(await this.read(ctx, g, cred, request), kind);
+        return this.learnLinks(this.finish(await this.read(ctx, g, cred, request), kind), scope, layout.clientBase);
       }
       kind = "write";
       return this.finish(await this.passThrough(request, new URL(g.apiUrl + layout.path + url.search), g, layout.clientBase, cred), kind);
@@ -179,6 +185,12 @@ export class GithubService {
         limit.set({ identity: idn.id, bucket }, () => this.pool.book.state(idn.budget, bucket)?.limit ?? 0);
       }
     }
+  }
+
+  /** Under an allowlist, the ids a page of one allowed owner links to become that owner's (linked.ts). */
+  private learnLinks(res: Response, scope: Scope | null, clientBase: string): Response {
+    if (scope?.kind === "owners" && scope.linkOwner && res.status >= 200 && res.status < 300) this.linked.learn(res.headers.get("link"), scope.linkOwner, clientBase);
+    return res;
   }
 
   private finish(served: Served, kind: string): Response {

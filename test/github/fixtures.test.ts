@@ -38,10 +38,10 @@ describe.skipIf(!node)("@octokit/fixtures-server scenarios through hubgate", () 
   });
   afterAll(() => proc?.kill());
 
-  async function scenario(name: string): Promise<{ gw: Running; octokit: Octokit; base: string; upstream: string }> {
+  async function scenario(name: string, extra = ""): Promise<{ gw: Running; octokit: Octokit; base: string; upstream: string }> {
     const r = (await (await fetch(`${fixtures}/fixtures`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ scenario: name }) })).json()) as { url: string };
     const gw = await startGateway(
-      `[github]\napi_url = "${r.url}"\nallow_private = true\nclients = "open"\n[[github.identities]]\nid = "fixture"\ntoken = "env:FIXTURE_TOKEN"\n`,
+      `[github]\napi_url = "${r.url}"\nallow_private = true\nclients = "open"\n${extra}\n[[github.identities]]\nid = "fixture"\ntoken = "env:FIXTURE_TOKEN"\n`,
       { FIXTURE_TOKEN },
     );
     const base = gw.url.href.replace(/\/$/, "");
@@ -72,6 +72,41 @@ describe.skipIf(!node)("@octokit/fixtures-server scenarios through hubgate", () 
       expect(issues).toHaveLength(13);
     } finally {
       await gw.shutdown();
+    }
+  });
+
+  test("under allowed_owners: GitHub's own pagination links by repository id are followed, an id never linked is refused", async () => {
+    const { gw, octokit, base } = await scenario("paginate-issues", 'allowed_owners = ["octokit-fixture-org"]');
+    try {
+      const urls: string[] = [];
+      let count = 0;
+      for await (const page of octokit.paginate.iterator(octokit.rest.issues.listForRepo, { owner: "octokit-fixture-org", repo: "paginate-issues", per_page: 3 })) {
+        urls.push(page.url);
+        count += page.data.length;
+      }
+      expect(count).toBe(13);
+      expect(urls.slice(1).every((u) => u.startsWith(`${base}/repositories/1000/issues?`))).toBe(true);
+      const other = await fetch(`${base}/repositories/1001/issues?per_page=3&page=2`);
+      expect(other.status).toBe(403);
+    } finally {
+      await gw.shutdown();
+    }
+  });
+
+  test("under allowed_owners: get-repository and search-issues scoped with repo:", async () => {
+    const allow = 'allowed_owners = ["octokit-fixture-org"]';
+    const get = await scenario("get-repository", allow);
+    try {
+      expect((await get.octokit.rest.repos.get({ owner: "octokit-fixture-org", repo: "hello-world" })).data.full_name).toBe("octokit-fixture-org/hello-world");
+    } finally {
+      await get.gw.shutdown();
+    }
+    const search = await scenario("search-issues", allow);
+    try {
+      const { data } = await search.octokit.rest.search.issuesAndPullRequests({ q: "sesame repo:octokit-fixture-org/search-issues" });
+      expect(data.total_count).toBeGreaterThan(0);
+    } finally {
+      await search.gw.shutdown();
     }
   });
 

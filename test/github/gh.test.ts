@@ -51,6 +51,37 @@ describe.skipIf(!gh)("gh through ghp", () => {
     }
   }, 30_000);
 
+  test("under an owners allowlist: gh api, --paginate over id links, graphql with variables, gh search; other owners refused", async () => {
+    const scoped = fakeGithub({ tokA: { login: "alice", id: 1 } }, { issues: 45, idLinks: true });
+    const sock = join(tempDir("hg-sock-"), "hubgate.sock");
+    const gw: Running = await startGateway(
+      `[server]\nunix_socket = "${sock}"\npublic_url = "https://api.github.com"\n[github]\napi_url = "${scoped.url}"\nallow_private = true\nclients = "open"\nallowed_owners = ["acme"]\n${identities}`,
+      { TA: "tokA" },
+    );
+    const env = { HUBGATE_URL: `unix:${sock}` };
+    try {
+      expect(JSON.parse((await run(["api", "/repos/acme/r"], env)).out)).toMatchObject({ full_name: "acme/r" });
+      const pages = await run(["api", "--paginate", "/repos/acme/r/issues?per_page=20", "--jq", ".[].number"], env);
+      expect(pages.err).toBe("");
+      expect(pages.out.trim().split("\n").map(Number)).toEqual(Array.from({ length: 45 }, (_, i) => i + 1));
+      const gql = await run(["api", "graphql", "-F", "owner=acme", "-f", 'query=query($owner: String!) { repository(owner: $owner, name: "r") { id } }'], env);
+      expect(gql.code).toBe(0);
+      const search = await run(["search", "issues", "--repo", "acme/r", "bug"], env);
+      expect(search.code).toBe(0);
+      expect(scoped.log.filter((l) => l.path === "/search/issues")).toHaveLength(1);
+      const before = scoped.log.length;
+      const evil = await run(["api", "/repos/evil/r"], env);
+      expect(evil.code).not.toBe(0);
+      expect(evil.err).toContain("HTTP 403");
+      const viewer = await run(["api", "graphql", "-f", "query={ viewer { login } }"], env);
+      expect(viewer.code).not.toBe(0);
+      expect(scoped.log.length).toBe(before);
+    } finally {
+      await gw.shutdown();
+      scoped.stop();
+    }
+  }, 30_000);
+
   test.skipIf(!openssl)("over TLS in GHES mode: gh uses /api/v3 and /api/graphql", async () => {
     const dir = tempDir("hg-tls-");
     const cert = join(dir, "cert.pem");

@@ -84,3 +84,69 @@ token = "env:TB"
     expect(seen[0]!).toBeGreaterThan(3000); // the fake's window resets in about an hour
   });
 });
+
+describe("Octokit under an owners allowlist", () => {
+  let fake: FakeGithub;
+  let gw: Running;
+  let octokit: Octokit;
+  beforeAll(async () => {
+    fake = fakeGithub(USERS, { issues: 75, idLinks: true });
+    gw = await startGateway(
+      `
+[github]
+api_url = "${fake.url}"
+allow_private = true
+clients = "open"
+allowed_owners = ["acme"]
+[[github.identities]]
+id = "a"
+token = "env:TA"
+`,
+      { TA: "tokA" },
+    );
+    octokit = new Octokit({ baseUrl: gw.url.href.replace(/\/$/, "") });
+  });
+  afterAll(async () => {
+    await gw.shutdown();
+    fake.stop();
+  });
+
+  test("common reads on an allowed repo work: get, paginate (pages linked by repository id), pulls, contents, refs, scoped search", async () => {
+    const repo = { owner: "acme", repo: "x" };
+    expect((await octokit.rest.repos.get(repo)).data.full_name).toBe("acme/x");
+    const issues = await octokit.paginate(octokit.rest.issues.listForRepo, { ...repo, per_page: 20 });
+    expect(issues.map((i) => i.number)).toEqual(Array.from({ length: 75 }, (_, i) => i + 1));
+    expect(fake.log.filter((l) => /^\/repositories\/\d+\/issues$/.test(l.path))).toHaveLength(3);
+    expect((await octokit.rest.pulls.list(repo)).data[0]!.title).toBe("pull of acme/x");
+    expect(await octokit.rest.repos.getContent({ ...repo, path: "" })).toMatchObject({ status: 200, data: [{ path: "README.md" }] });
+    expect(await octokit.rest.repos.getContent({ ...repo, path: "docs/a b.md" })).toMatchObject({ data: { path: "docs/a b.md" } });
+    expect((await octokit.rest.git.getRef({ ...repo, ref: "heads/feature/x" })).data.ref).toBe("refs/heads/feature/x");
+    expect((await octokit.rest.search.issuesAndPullRequests({ q: "is:open repo:acme/x" })).status).toBe(200);
+    expect((await octokit.rest.search.code({ q: "addClass repo:acme/x" })).status).toBe(200);
+  });
+
+  test("reads elsewhere are RequestErrors with status 403 and code owner_not_allowed, and reach nobody", async () => {
+    const before = fake.log.length;
+    const refused = [
+      octokit.rest.repos.get({ owner: "evil", repo: "x" }),
+      octokit.request("GET /repositories/{repository_id}", { repository_id: 1 }),
+      octokit.rest.search.repos({ q: "org:evil" }),
+      octokit.rest.search.code({ q: "password" }),
+      octokit.rest.repos.listForAuthenticatedUser(),
+      octokit.rest.gists.get({ gist_id: "abc123" }),
+    ];
+    for (const p of refused) {
+      const err = (await p.catch((e: unknown) => e)) as { status: number; response: { data: { error: string } } };
+      expect(err.status).toBe(403);
+      expect(err.response.data.error).toBe("owner_not_allowed");
+    }
+    expect(fake.log.length).toBe(before);
+  });
+
+  test("@octokit/graphql: repository(owner:) passes, viewer is refused", async () => {
+    const q = graphql.defaults({ baseUrl: gw.url.href.replace(/\/$/, "") });
+    expect(await q("query($owner: String!) { repository(owner: $owner, name: \"x\") { id } }", { owner: "acme" })).toBeTruthy();
+    const err = (await q("query { viewer { login } }").catch((e: unknown) => e)) as { status: number };
+    expect(err.status).toBe(403);
+  });
+});

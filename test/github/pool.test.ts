@@ -390,3 +390,76 @@ describe("GitHub pool: environment, concurrency, metrics", () => {
     }
   });
 });
+
+describe("GitHub pool: stale-if-error", () => {
+  type CacheStats = { features: { github: { cache: Record<string, number> } } };
+
+  test("every identity exhausted: an expired entry is served STALE with Age and a negative Cache-Status ttl; nothing cached → 429", async () => {
+    const fake = fakeGithub(USERS);
+    const gw = await startGateway(poolConfig(fake), env); // /repos/*/revalidate has a TTL of 0 s
+    const base = gw.url.href.replace(/\/$/, "");
+    try {
+      const first = await fetch(`${base}/repos/o/revalidate`);
+      expect(first.headers.get("x-hubgate-cache")).toBe("MISS");
+      const body = await first.json();
+      await Bun.sleep(1100);
+      fake.spent.set("alice:core", fake.limits.core!);
+      fake.spent.set("bob:core", fake.limits.core!);
+      const before = fake.log.length;
+      const stale = await fetch(`${base}/repos/o/revalidate`);
+      expect(stale.status).toBe(200);
+      expect(stale.headers.get("x-hubgate-cache")).toBe("STALE");
+      expect(stale.headers.get("cache-status")).toBe("hubgate; hit; ttl=-1");
+      expect(stale.headers.get("age")).toBe("1");
+      expect(await stale.json()).toEqual(body);
+      // GitHub was asked (revalidation, then the other budget) and refused every identity
+      expect(fake.log.slice(before).map((l) => l.status)).toEqual([403, 403]);
+
+      const noCache = await fetch(`${base}/repos/o/revalidate`, { headers: { "cache-control": "no-cache" } });
+      expect(noCache.status).toBe(429);
+      const uncached = await fetch(`${base}/repos/o/never-cached`);
+      expect(uncached.status).toBe(429);
+      expect(((await uncached.json()) as { error: string }).error).toBe("rate_limited");
+      const stats = (await (await fetch(`${base}/stats`)).json()) as CacheStats;
+      expect(stats.features.github.cache.STALE).toBe(1);
+    } finally {
+      await gw.shutdown();
+      fake.stop();
+    }
+  });
+
+  test("GitHub failing (5xx) or unreachable: the stale entry again; without one the client gets the error", async () => {
+    const fake = fakeGithub(USERS);
+    const gw = await startGateway(poolConfig(fake), env);
+    const base = gw.url.href.replace(/\/$/, "");
+    try {
+      const body = await (await fetch(`${base}/repos/o/revalidate`)).json();
+      fake.outage = 503;
+      fake.delayMs = 150;
+      const before = fake.log.length;
+      // concurrent reads share one upstream attempt; the followers are told their copy is stale too
+      const failing = await Promise.all(Array.from({ length: 4 }, () => fetch(`${base}/repos/o/revalidate`)));
+      fake.delayMs = 0;
+      for (const r of failing) {
+        expect(r.status).toBe(200);
+        expect(r.headers.get("x-hubgate-cache")).toBe("STALE");
+        expect(r.headers.get("cache-status")).toMatch(/^hubgate; hit; ttl=-\d+$/);
+        expect(await r.json()).toEqual(body);
+      }
+      expect(fake.log.slice(before).map((l) => l.status)).toEqual([503]);
+      expect((await fetch(`${base}/repos/o/other`)).status).toBe(503); // GitHub's own 503, passed on
+
+      fake.stop();
+      const unreachable = await fetch(`${base}/repos/o/revalidate`);
+      expect(unreachable.status).toBe(200);
+      expect(unreachable.headers.get("x-hubgate-cache")).toBe("STALE");
+      expect(Number(unreachable.headers.get("age"))).toBeGreaterThanOrEqual(0);
+      const gone = await fetch(`${base}/repos/o/other`);
+      expect(gone.status).toBe(502);
+      expect(((await gone.json()) as { error: string }).error).toBe("upstream_unreachable");
+    } finally {
+      await gw.shutdown();
+      fake.stop();
+    }
+  });
+});

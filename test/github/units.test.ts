@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { bucketOf } from "../../src/github/bucket.ts";
 import { classifyGraphql } from "../../src/github/graphql.ts";
-import { OwnerPolicy } from "../../src/github/owners.ts";
 import { rewriteLink, rewriteUrl } from "../../src/github/rewrite.ts";
 import { resolveLayout } from "../../src/github/layout.ts";
 import { globToRegExp } from "../../src/github/compile.ts";
@@ -46,26 +45,9 @@ describe("GraphQL classification (real parser)", () => {
       variables: { o: "octo" },
     });
     expect(r.kind).toBe("query");
-    if (r.kind !== "invalid") {
-      expect(r.owners.sort()).toEqual(["acme", "evil", "octo"]);
-      expect(r.dynamicOwner).toBe(false);
-    }
+    expect(r.scope.kind === "owners" && [...r.scope.owners].sort()).toEqual(["acme", "evil", "octo"]);
     const dyn = classifyGraphql({ query: "query($o: String!) { repository(owner: $o, name: \"r\") { id } }" });
-    expect(dyn.kind === "query" && dyn.dynamicOwner).toBe(true);
-  });
-});
-
-describe("owners allowlist", () => {
-  const p = new OwnerPolicy(["Acme"]);
-  test("repo, org and user paths outside the list are refused, case-insensitively", () => {
-    expect(() => p.checkPath("/repos/acme/x/issues")).not.toThrow();
-    expect(() => p.checkPath("/orgs/ACME/repos")).not.toThrow();
-    expect(() => p.checkPath("/repos/other/x")).toThrow(/other/);
-    expect(() => p.checkPath("/users/other/repos")).toThrow();
-    expect(() => p.checkPath("/rate_limit")).not.toThrow();
-    expect(() => p.checkOwners(["acme", "evil"], false)).toThrow(/evil/);
-    expect(() => p.checkOwners([], true)).toThrow(/literals/);
-    expect(() => new OwnerPolicy([]).checkPath("/repos/any/x")).not.toThrow();
+    expect(dyn.scope).toMatchObject({ kind: "refused", reason: expect.stringContaining("repository(owner:)") });
   });
 });
 

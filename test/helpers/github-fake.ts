@@ -2,7 +2,8 @@
  * A loopback upstream that behaves like api.github.com where the pool cares: tokens map to users,
  * rate limits are per (user, resource) with x-ratelimit-* headers, ETags are token-specific and a
  * matching If-None-Match gets a 304 that costs no quota, Link pagination, gzip on request, secondary
- * limits on demand, GraphQL with RATE_LIMITED, and writes that record the token used.
+ * limits on demand, GraphQL with RATE_LIMITED, and writes that record the token used. With `idLinks`,
+ * issue pages link by repository id (/repositories/{id}/issues?page=2) as api.github.com does.
  */
 import type { Server } from "bun";
 import { jwtVerify, type CryptoKey as JoseKey } from "jose";
@@ -31,6 +32,10 @@ export interface FakeGithub {
   /** GitHub App installations: id → app id and the app's public key (JWTs are verified) */
   apps: Map<string, { appId: string; publicKey: JoseKey | Uint8Array; tokenTtlSec?: number }>;
   minted: number;
+  /** while set, every request (but /__fake/*) is answered with this 5xx status */
+  outage: number | null;
+  /** repository ids handed out in id links, by "owner/repo" */
+  repoIds: Map<string, number>;
   /** totals that survive a disabled log (benchmarks) */
   counts: { requests: number; notModified: number };
   stop(): void;
@@ -38,7 +43,7 @@ export interface FakeGithub {
 
 const RESOURCES = { core: 5000, search: 30, code_search: 10, graphql: 5000 };
 
-export function fakeGithub(users: Record<string, FakeUser>, opts: { limits?: Partial<typeof RESOURCES>; issues?: number } = {}): FakeGithub {
+export function fakeGithub(users: Record<string, FakeUser>, opts: { limits?: Partial<typeof RESOURCES>; issues?: number; idLinks?: boolean } = {}): FakeGithub {
   const windowReset = Math.floor(Date.now() / 1000) + 3600;
   const fake: FakeGithub = {
     url: "",
@@ -53,6 +58,8 @@ export function fakeGithub(users: Record<string, FakeUser>, opts: { limits?: Par
     maxInFlight: 0,
     apps: new Map(),
     minted: 0,
+    outage: null,
+    repoIds: new Map(),
     counts: { requests: 0, notModified: 0 },
     stop: () => fake.server.stop(true),
   };
@@ -66,6 +73,7 @@ export function fakeGithub(users: Record<string, FakeUser>, opts: { limits?: Par
     const token = auth ? auth[1]! : null;
     if (path === "/__fake/stats")
       return Response.json({ ...fake.counts, spent: [...fake.spent.values()].reduce((a, b) => a + b, 0) });
+    if (fake.outage !== null) return json(fake.outage, { message: "Server Error" });
     const inst = /^\/app\/installations\/([^/]+)\/access_tokens$/.exec(path);
     if (inst && req.method === "POST") return mintInstallationToken(inst[1]!, token);
     const user = token ? users[token] : undefined;
@@ -133,16 +141,25 @@ export function fakeGithub(users: Record<string, FakeUser>, opts: { limits?: Par
       return { status: 200, json: { full_name: `${m[1]}/${m[2]}`, viewer: user.login } };
     }
     m = /^\/repos\/([^/]+)\/([^/]+)\/issues$/.exec(path);
-    if (m && method === "GET") {
+    const byId = /^\/repositories\/(\d+)\/issues$/.exec(path);
+    if ((m || byId) && method === "GET") {
+      const full = m ? `${m[1]}/${m[2]}` : [...fake.repoIds].find(([, id]) => String(id) === byId![1])?.[0];
+      if (!full) return null;
+      if (!fake.repoIds.has(full)) fake.repoIds.set(full, 1000 + fake.repoIds.size);
+      const listing = opts.idLinks ? `/repositories/${fake.repoIds.get(full)}/issues` : path;
       const per = Number(url.searchParams.get("per_page") ?? 30);
       const page = Number(url.searchParams.get("page") ?? 1);
       const last = Math.max(1, Math.ceil(fake.issues / per));
       const items = Array.from({ length: fake.issues }, (_, i) => ({ number: i + 1, title: `issue ${i + 1}` })).slice((page - 1) * per, page * per);
-      const link = (p: number, rel: string) => `<${fake.url}${path}?per_page=${per}&page=${p}>; rel="${rel}"`;
+      const link = (p: number, rel: string) => `<${fake.url}${listing}?per_page=${per}&page=${p}>; rel="${rel}"`;
       const links = [page < last ? link(page + 1, "next") : null, page < last ? link(last, "last") : null, page > 1 ? link(1, "first") : null, page > 1 ? link(page - 1, "prev") : null].filter(Boolean);
       return { status: 200, json: items, headers: links.length ? { link: links.join(", ") } : {} };
     }
     if (m && method === "POST") return { status: 201, json: { number: fake.issues + 1, title: (JSON.parse(reqBody || "{}") as { title?: string }).title, user: { login: user.login } } };
+    if (method === "GET" && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(path))) return { status: 200, json: [{ number: 1, title: `pull of ${m[1]}/${m[2]}` }] };
+    if (method === "GET" && (m = /^\/repos\/[^/]+\/[^/]+\/contents\/?(.*)$/.exec(path)))
+      return { status: 200, json: m[1] ? { type: "file", path: decodeURIComponent(m[1]) } : [{ type: "file", path: "README.md" }] };
+    if (method === "GET" && (m = /^\/repos\/[^/]+\/[^/]+\/git\/ref\/(.+)$/.exec(path))) return { status: 200, json: { ref: `refs/${decodeURIComponent(m[1]!)}` } };
     if (method === "GET" && path.startsWith("/search/")) return { status: 200, json: { total_count: 0, items: [], q: url.searchParams.get("q") } };
     if (method === "GET" && path === "/moved") return { status: 301, json: {}, headers: { location: `${fake.url}/repos/o/r` } };
     if (method === "POST" && path === "/graphql") {
