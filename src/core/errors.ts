@@ -3,16 +3,38 @@
  * machine-readable `code`; the HTTP layer maps it to `{"error": code, "message": ...}` with `status`.
  * Messages are written for the caller and must never contain a secret value.
  */
+/**
+ * Every error code a client can see, declared here and nowhere else: GatewayError takes only these, so a
+ * code cannot be misspelled, and a new one is added to this list (and so to what the docs can list).
+ */
+export const ERROR_CODES = [
+  "access_denied", "admin_disabled", "auth_throttled", "client_closed", "connection_not_found",
+  "endpoint_not_found", "exchange_failed", "forbidden", "forbidden_origin", "github_app_token_failed",
+  "github_token_required", "insufficient_scope", "internal_error", "invalid_address", "invalid_app_key",
+  "invalid_body", "invalid_link", "invalid_name", "invalid_params", "invalid_path", "invalid_request",
+  "invalid_request_target", "invalid_scope", "invalid_state", "invalid_token", "method_not_allowed",
+  "not_found", "oauth_connection_failed", "owner_not_allowed", "payload_too_large", "project_not_found",
+  "rate_limited", "request_header_fields_too_large", "secret_unresolved", "ssrf_refused", "store_too_new",
+  "token_not_found", "unauthorized", "unseal_failed", "upstream_busy", "upstream_timeout",
+  "upstream_too_large", "upstream_unreachable", "wrong_project",
+  // RFC 6749 §5.2 / RFC 7591 §3.2.2 / RFC 8707 codes of the MCP authorization server (invalid_request,
+  // invalid_scope and access_denied above serve both)
+  "invalid_client", "invalid_client_metadata", "invalid_grant", "invalid_redirect_uri", "invalid_target",
+  "unsupported_grant_type",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 export class GatewayError extends Error {
   override readonly name = "GatewayError";
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
   readonly headers: Record<string, string>;
   /** extra JSON fields merged into the response body (e.g. OAuth's error_description) */
   readonly extra: Record<string, unknown>;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     status = 400,
     opts: { headers?: Record<string, string>; extra?: Record<string, unknown>; cause?: unknown } = {},
@@ -41,9 +63,9 @@ export const isGatewayError = (e: unknown): e is GatewayError => e instanceof Ga
 
 /** Small factories for the statuses used across features, so codes stay consistent. */
 export const Errors = {
-  unauthorized: (message: string, code = "unauthorized", headers?: Record<string, string>) =>
+  unauthorized: (message: string, code: ErrorCode = "unauthorized", headers?: Record<string, string>) =>
     new GatewayError(code, message, 401, { headers }),
-  notFound: (message = "No route matches this request", code = "not_found") => new GatewayError(code, message, 404),
+  notFound: (message = "No route matches this request", code: ErrorCode = "not_found") => new GatewayError(code, message, 404),
   methodNotAllowed: (allow: string[]) =>
     new GatewayError("method_not_allowed", `Method not allowed; allowed: ${allow.join(", ")}`, 405, {
       headers: { allow: allow.join(", ") },
@@ -52,7 +74,7 @@ export const Errors = {
     new GatewayError("payload_too_large", `Request body exceeds the limit of ${limit} bytes`, 413),
   headersTooLarge: (limit: number) =>
     new GatewayError("request_header_fields_too_large", `Request headers exceed the limit of ${limit} bytes`, 431),
-  tooManyRequests: (message: string, headers: Record<string, string>, code = "rate_limited") =>
+  tooManyRequests: (message: string, headers: Record<string, string>, code: ErrorCode = "rate_limited") =>
     new GatewayError(code, message, 429, { headers }),
   internal: (message = "Internal error", cause?: unknown) => new GatewayError("internal_error", message, 500, { cause }),
 };

@@ -24,7 +24,7 @@ const rpcError = (id: RpcMessage["id"], code: number, message: string, status = 
 export class McpProxy {
   constructor(private readonly gw: Gateway) {}
 
-  private unauthorized(name: string, error: string | null, description: string): GatewayError {
+  private unauthorized(name: string, error: "invalid_token" | null, description: string): GatewayError {
     const t = this.gw.routes.current();
     const params = [`resource_metadata="${metadataUrlFor(t, name)}"`, `scope="mcp"`];
     if (error) params.push(`error="${error}"`, `error_description="${description}"`);
