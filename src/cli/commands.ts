@@ -6,6 +6,7 @@ import { Gateway } from "../server/gateway.ts";
 import { rekey } from "../store/rekey.ts";
 import { isGatewayError } from "../core/errors.ts";
 import { compileRouteTable } from "../routes/compile.ts";
+import { formatFindings, upstreamFindings } from "./preflight.ts";
 import { auditCommand, connectCommand, connectionsCommand, disconnectCommand, logsCommand, tokenCommand } from "./manage.ts";
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -57,14 +58,24 @@ export const commands: Record<string, Command> = {
       try {
         const loaded = await loadConfig(path, env);
         // compile too: everything `serve` does short of binding a socket and opening the store
-        compileRouteTable({ config: loaded.config, secrets: loaded.secrets, text: loaded.source.text, source: path ?? "embedded", version: 1, own: [] });
+        const table = compileRouteTable({ config: loaded.config, secrets: loaded.secrets, text: loaded.source.text, source: path ?? "embedded", version: 1, own: [] });
         const c = loaded.config;
+        const findings = await upstreamFindings(c, table.connections);
+        const errors = findings.filter((f) => f.level === "error");
+        process.stderr.write(formatFindings(findings));
+        if (errors.length) {
+          process.stderr.write(`hubgate check: ${errors.length} error(s) that serve would hit
+`);
+          return 1;
+        }
         process.stdout.write(
           `${path ?? "embedded example config"}: OK — ${c.projects.length} project(s), ` +
             `${c.projects.reduce((n: number, p) => n + p.endpoints.length, 0)} endpoint(s), ${c.oauth_connections.length} OAuth connection(s), ` +
             `${c.github.identities.length} GitHub identit${c.github.identities.length === 1 ? "y" : "ies"}, ${c.mcp.upstreams.length} MCP upstream(s)\n`,
         );
         for (const p of loaded.literalPaths) process.stdout.write(`warning: ${p} holds a literal secret; prefer env:, file:, k8s:, aws: or gcp:\n`);
+        if (loaded.secrets.size > loaded.literalPaths.length)
+          process.stdout.write("note: secret references (env:, file:, …) were resolved here, in this shell's environment; the server resolves them in its own\n");
         return 0;
       } catch (e) {
         return reportError("check", e);
