@@ -76,7 +76,7 @@ export async function upstreamFindings(c: Config, connections: ReadonlyMap<strin
         const code = e && typeof e === "object" && "code" in e ? String(e.code) : "";
         if (code === "ssrf_refused")
           return { level: "warning", path: d.path, message: `${host} resolves to a non-public address here: requests to it will be refused (403 ssrf_refused) unless ${d.allowKey} = true (the server's resolver may answer otherwise)` };
-        return { level: "warning", path: d.path, message: `${host} could not be resolved here (the server's resolver may differ)` };
+        return null; // not resolvable here: nothing can be said about where the server runs
       }
     }),
   );
