@@ -41,11 +41,11 @@ describe("store", () => {
 
   test("audit: append and list (newest page, cursor, kind filter)", async () => {
     const store = openStore({ path: ":memory:", log: memoryLogger().log, keyring: await keyring() });
-    for (let i = 0; i < 5; i++) store.audit.append({ kind: i % 2 ? "b" : "a", actor: "t", subject: `s${i}`, detail: { i } });
+    for (let i = 0; i < 5; i++) store.audit.append({ kind: i % 2 ? "token.revoked" : "token.created", actor: "t", subject: `s${i}`, detail: { i } });
     const last2 = store.audit.list({ limit: 2 });
     expect(last2.map((e) => e.subject)).toEqual(["s3", "s4"]);
     expect(store.audit.list({ afterId: last2[0]!.id }).map((e) => e.subject)).toEqual(["s4"]);
-    expect(store.audit.list({ kind: "b" }).map((e) => e.detail)).toEqual([{ i: 1 }, { i: 3 }]);
+    expect(store.audit.list({ kind: "token.revoked" }).map((e) => e.detail)).toEqual([{ i: 1 }, { i: 3 }]);
   });
 
   test("API tokens: stored by hash, found by hash, revoked, touched at most once a minute", async () => {
