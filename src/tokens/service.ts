@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { GatewayError } from "../core/errors.ts";
+import { didYouMean } from "../core/suggest.ts";
 import { hashApiToken, mintApiToken, tokenHint, type TokenEnv } from "../crypto/apitoken.ts";
 import type { Gateway } from "../server/gateway.ts";
 import type { ApiTokenRow } from "../store/index.ts";
@@ -23,8 +24,9 @@ export interface CreateTokenInput {
 }
 
 export function createApiToken(gw: Gateway, input: CreateTokenInput): { token: string; row: ApiTokenRow } {
-  if (!gw.routes.current().projects.has(input.project))
-    throw new GatewayError("project_not_found", `No project "${input.project}" in the configuration`, 404);
+  const projects = gw.routes.current().projects;
+  if (!projects.has(input.project))
+    throw new GatewayError("project_not_found", `No project "${input.project}" in the configuration${didYouMean(input.project, projects.keys())}`, 404);
   const unknown = input.scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
   if (unknown.length) throw new GatewayError("invalid_scope", `Unknown scope(s) ${unknown.join(", ")}; known: ${SCOPES.join(", ")}`, 400);
   if (!input.scopes.length) throw new GatewayError("invalid_scope", "A token needs at least one scope", 400);
