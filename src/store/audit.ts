@@ -63,6 +63,8 @@ export interface AuditQuery {
   limit?: number;
   /** cursor: only events with a larger id, oldest first; without it, the newest `limit` events (still oldest first) */
   afterId?: number;
+  /** only events at or after this time (ms) */
+  since?: number;
   kind?: string;
 }
 
@@ -90,7 +92,7 @@ export function auditRepo(db: Database): AuditRepo {
       return insert.get(Date.now(), e.kind, e.actor ?? null, e.subject ?? null, e.detail === undefined ? null : JSON.stringify(e.detail))!.id;
     },
     list(q = {}) {
-      const rows = page<Row>(db, "audit_events", { limit: q.limit, afterId: q.afterId, where: { kind: q.kind } });
+      const rows = page<Row>(db, "audit_events", { limit: q.limit, afterId: q.afterId, since: q.since, where: { kind: q.kind } });
       return rows.map(toEvent);
     },
   };

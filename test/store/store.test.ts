@@ -48,6 +48,14 @@ describe("store", () => {
     expect(store.audit.list({ kind: "token.revoked" }).map((e) => e.detail)).toEqual([{ i: 1 }, { i: 3 }]);
   });
 
+  test("audit: since keeps the events at or after a time", async () => {
+    const store = openStore({ path: ":memory:", log: memoryLogger().log, keyring: await keyring() });
+    for (const subject of ["old", "new"]) store.audit.append({ kind: "token.created", subject });
+    store.db.query("UPDATE audit_events SET at = ? WHERE subject = 'old'").run(Date.now() - 3_600_000);
+    expect(store.audit.list({ since: Date.now() - 60_000 }).map((e) => e.subject)).toEqual(["new"]);
+    expect(store.audit.list({ since: Date.now() - 7_200_000 }).map((e) => e.subject)).toEqual(["old", "new"]);
+  });
+
   test("API tokens: stored by hash, found by hash, revoked, touched at most once a minute", async () => {
     const store = openStore({ path: ":memory:", log: memoryLogger().log, keyring: await keyring() });
     store.apiTokens.insert({ id: "t1", project: "p", name: "ci", hash: "h1", hint: "hg_abcd…xyz", scopes: ["proxy"], expiresAt: null });
@@ -90,6 +98,7 @@ describe("store", () => {
     const now = 10_000_000;
     for (let i = 0; i < 10; i++) store.requestLogs.append(row(now - (10 - i) * 1000, `/r${i}`));
     expect(store.requestLogs.list({ limit: 3 }).map((l) => l.path)).toEqual(["/r7", "/r8", "/r9"]);
+    expect(store.requestLogs.list({ since: now - 2000 }).map((l) => l.path)).toEqual(["/r8", "/r9"]);
     // older than 5.5 s: r0..r4 go; then keep at most 3 rows: r5, r6 go
     expect(store.requestLogs.prune(3, 5500, now)).toBe(7);
     expect(store.requestLogs.list({}).map((l) => l.path)).toEqual(["/r7", "/r8", "/r9"]);
