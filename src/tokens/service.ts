@@ -12,6 +12,8 @@ import type { ApiTokenRow } from "../store/index.ts";
 
 export const SCOPES = ["proxy", "github:read", "github:write", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
+/** What a token's name may be: 1–64 letters, digits, spaces or . _ : @ - */
+export const TOKEN_NAME = /^[\w .:@-]{1,64}$/;
 
 export interface CreateTokenInput {
   project: string;
@@ -30,7 +32,7 @@ export function createApiToken(gw: Gateway, input: CreateTokenInput): { token: s
   const unknown = input.scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
   if (unknown.length) throw new GatewayError("invalid_scope", `Unknown scope(s) ${unknown.join(", ")}; known: ${SCOPES.join(", ")}`, 400);
   if (!input.scopes.length) throw new GatewayError("invalid_scope", "A token needs at least one scope", 400);
-  if (!/^[\w .:@-]{1,64}$/.test(input.name)) throw new GatewayError("invalid_name", "Token names are 1–64 letters, digits, spaces or . _ : @ -", 400);
+  if (!TOKEN_NAME.test(input.name)) throw new GatewayError("invalid_name", "Token names are 1–64 letters, digits, spaces or . _ : @ -", 400);
   const token = mintApiToken(input.env ?? "live");
   const id = randomUUID();
   gw.store.apiTokens.insert({
