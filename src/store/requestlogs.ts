@@ -23,7 +23,8 @@ export interface RequestLogRepo {
   append(l: NewRequestLog): number;
   /** several rows in one transaction (one WAL commit instead of one per row) */
   appendMany(rows: NewRequestLog[]): void;
-  list(q: { afterId?: number; limit?: number; project?: string }): RequestLog[];
+  /** `since`: only rows at or after this time (ms) */
+  list(q: { afterId?: number; limit?: number; since?: number; project?: string }): RequestLog[];
   /** delete beyond maxRows and older than maxAgeMs; returns rows deleted */
   prune(maxRows: number, maxAgeMs: number, now: number): number;
 }
@@ -69,7 +70,7 @@ export function requestLogRepo(db: Database): RequestLogRepo {
       for (const l of rows) append(l);
     }),
     list(q) {
-      const rows = page<Row>(db, "request_logs", { limit: q.limit, afterId: q.afterId, where: { project: q.project } });
+      const rows = page<Row>(db, "request_logs", { limit: q.limit, afterId: q.afterId, since: q.since, where: { project: q.project } });
       return rows.map(toLog);
     },
     prune(maxRows, maxAgeMs, now) {

@@ -9,7 +9,7 @@
  */
 import { Errors, GatewayError } from "../core/errors.ts";
 import type { RateCounter } from "../state/types.ts";
-import type { AuditInput } from "../store/audit.ts";
+import type { AuditInput, AuditKind } from "../store/audit.ts";
 
 /** Failed authentications per client address and minute before further attempts get 429. */
 export const AUTH_FAILURES_PER_MINUTE = 30;
@@ -18,7 +18,7 @@ const WINDOW_MS = 60_000;
 export type AuthSurface = "proxy" | "github" | "admin" | "mcp" | "mcp-client" | "mcp-login";
 
 /** The audit kind of a failure by surface: the admin API and the login form keep their own names. */
-const AUDIT_KIND: Record<AuthSurface, string> = {
+const AUDIT_KIND: Record<AuthSurface, AuditKind> = {
   proxy: "auth.failed",
   github: "auth.failed",
   admin: "admin.login_failed",
