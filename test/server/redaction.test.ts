@@ -15,9 +15,10 @@ const SAMPLES = samples(3);
 /** A piece of the value that only the raw value holds (past its prefix). */
 const rawPart = (s: { prefix: string; value: string }) => s.value.slice(s.prefix.length, s.prefix.length + 12);
 
-const config = (url: string) => `
+const config = (url: string, extra = "") => `
 [github]
 enabled = false
+${extra}
 ${openEndpoint("p", "echo", url)}
 [[projects.endpoints]]
 slug = "guarded"
@@ -113,5 +114,31 @@ describe("every sink, JSON log format", () => {
       detail: { note: `key ${c!.prefix}…[redacted]`, redirect_uris: [`https://app.example/cb?token=${a!.prefix}…[redacted]`], client_secret: "[redacted]", nested: { refresh_token: "[redacted]" } },
     });
     expectNoRaw(gw, [a!, b!, c!]);
+  });
+});
+
+describe("every sink, text log format", () => {
+  let gw: Gw;
+  const up = upstream(() => new Response("ok"));
+  beforeAll(async () => {
+    gw = await startGateway(config(up.url, `[logging]\nformat = "text"`), { IDP_SECRET: "idp-client-secret" });
+  });
+  afterAll(async () => {
+    await gw.shutdown();
+    up.stop();
+  });
+
+  test("the lines are text, `<ts> <LEVEL> <msg> key=value`, with the same redaction", async () => {
+    for (const [i, s] of SAMPLES.entries()) await (await fetch(`${gw.url.href}api/p/proxy/echo/${s.value}?api_key=${s.value}`, { headers: { "x-request-id": `text-${i}` } })).text();
+    await Bun.sleep(20);
+    expectNoRaw(gw, SAMPLES);
+    const listening = gw.lines.find((l) => / INFO {2}listening /.test(l))!;
+    expect(listening).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z INFO  listening url=${gw.url.href} port=${gw.url.port} config=\\S+ public_url=\\S+$`));
+    for (const [i, s] of SAMPLES.entries()) {
+      const line = gw.lines.find((l) => l.includes(`request_id=text-${i} `));
+      expect(line).toMatch(/^\S+Z INFO  request request_id=\S+ method=GET route=\/api\/:project\/proxy\/:slug\/\* path=\S+ status=200 ms=\d+$/);
+      expect(line).toContain(` path=/api/p/proxy/echo/${s.prefix}…[redacted] `);
+    }
+    expect(gw.lines.filter((l) => l.startsWith("{"))).toEqual([]);
   });
 });
