@@ -11,9 +11,12 @@
  * `ghp_…[redacted]`, `sk_live_…[redacted]`, `access_token=[redacted]`, `Bearer hg_live_…[redacted]`,
  * `/oauth/connect/…[redacted]`.
  *
- * Cost (bun bench/redact.ts, 2 shared cores): about 0.1 µs for a typical string without a credential
- * (one scan of a precompiled regex, after a length check) and about 1 µs for a whole access-log record
- * of eight fields; a string that holds a credential costs a few µs. See bench/redact.ts for the figures.
+ * Cost, measured with `bun bench/redact.ts` (Bun 1.4.5, 2 shared cores, best of 5): a string without a
+ * credential 50–100 ns (a path, a request id, a route template; ~350 ns with a query string), one holding
+ * a credential 0.4–0.9 µs; the fields of an access-log line ~0.5 µs, the whole JSON line 1.4 µs (0.7 µs
+ * with no redaction at all; the rule this one replaced cost 2.1 µs a line). Cheap because of one
+ * precompiled regex for every pattern, a pre-check of single-class scans before it, and cached verdicts
+ * on field names.
  */
 
 /** Marker that replaces a secret value. */
