@@ -40,13 +40,14 @@ export function requestIdOf(request: Request): string | null {
  * failure into a response calls it: Pipeline.errorResponse (both the app and the fast path), and the few
  * handlers that render a failure themselves (HTML pages, OAuth JSON, MCP tool results). 4xx are the
  * client's and are not logged here. Never logs a value: the message of a GatewayError is written for the
- * client, and everything goes through the log's redaction.
+ * client, and everything goes through the log's redaction. "request failed" for a 5xx, "unhandled error"
+ * for an exception (a bug: the resilience tests assert there is none).
  */
 export function reportFailure(log: Logger, error: unknown, request: Request, requestId = requestIdOf(request)): void {
   const where = { request_id: requestId, method: request.method, path: pathOf(request.url) };
   if (error instanceof GatewayError) {
     if (error.status >= 500) log.error("request failed", { ...where, code: error.code, status: error.status, message: error.message });
-  } else log.error("request failed", { ...where, code: "internal_error", status: 500, err: error });
+  } else log.error("unhandled error", { ...where, code: "internal_error", status: 500, err: error });
 }
 
 function headerBytes(h: Headers): number {

@@ -20,7 +20,7 @@ describe("error lines", () => {
   const api = upstream(() => Response.json({ ok: true }));
   const token = mintApiToken();
   const parsed = () => gw.lines.map((l) => JSON.parse(l) as Line);
-  const failures = (rid: string) => parsed().filter((l) => l.msg === "request failed" && l.request_id === rid);
+  const failures = (rid: string) => parsed().filter((l) => (l.msg === "request failed" || l.msg === "unhandled error") && l.request_id === rid);
   const access = (rid: string) => parsed().filter((l) => l.msg === "request" && l.request_id === rid);
 
   beforeAll(async () => {
@@ -90,7 +90,7 @@ scopes = ["proxy"]
     await Bun.sleep(10);
     const [line, ...more] = failures("unseal-1");
     expect(more).toEqual([]);
-    expect(line).toMatchObject({ level: "error", request_id: "unseal-1", method: "GET", path: "/api/p/proxy/sealed/me", code: "unseal_failed", status: 500 });
+    expect(line).toMatchObject({ level: "error", msg: "request failed", request_id: "unseal-1", method: "GET", path: "/api/p/proxy/sealed/me", code: "unseal_failed", status: 500 });
     expect(access("unseal-1")).toMatchObject([{ level: "info", status: 500 }]);
     const sealed = gw.gw.store.db.query<{ access_token: string }, []>("SELECT access_token FROM oauth_grants").get()!.access_token;
     for (const l of gw.lines) {
@@ -112,7 +112,7 @@ scopes = ["proxy"]
       expect(r.status).toBe(status);
     }
     await Bun.sleep(10);
-    expect(parsed().filter((l) => l.msg === "request failed" && String(l.request_id).startsWith("client-"))).toEqual([]);
+    expect(parsed().filter((l) => l.level === "error" && String(l.request_id).startsWith("client-"))).toEqual([]);
     expect(parsed().filter((l) => l.msg === "request" && String(l.request_id).startsWith("client-"))).toHaveLength(2);
   });
 
@@ -133,6 +133,6 @@ scopes = ["proxy"]
     const res = pipeline.errorResponse(new TypeError(`cannot read it with ${ACCESS_TOKEN}`), rid, request);
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: "internal_error", message: "Internal error" });
-    expect(failures("boom-1")).toMatchObject([{ level: "error", code: "internal_error", status: 500, err: { name: "TypeError", message: "cannot read it with gho_…[redacted]" } }]);
+    expect(failures("boom-1")).toMatchObject([{ level: "error", msg: "unhandled error", code: "internal_error", status: 500, err: { name: "TypeError", message: "cannot read it with gho_…[redacted]" } }]);
   });
 });
