@@ -102,12 +102,12 @@ describe("every sink, JSON log format", () => {
   test("audit actor, subject and detail go through the rule as they are written", () => {
     const [a, b, c] = SAMPLES;
     gw.gw.store.audit.append({
-      kind: "test.redaction",
+      kind: "mcp.client_registered",
       actor: `client ${a!.value}`,
       subject: `/x/${b!.value}`,
       detail: { note: `key ${c!.value}`, redirect_uris: [`https://app.example/cb?token=${a!.value}`], client_secret: "plain-secret", nested: { refresh_token: "rt" } },
     });
-    const [e] = gw.gw.store.audit.list({ kind: "test.redaction" });
+    const [e] = gw.gw.store.audit.list({ kind: "mcp.client_registered" });
     expect(e).toMatchObject({
       actor: `client ${a!.prefix}…[redacted]`,
       subject: `/x/${b!.prefix}…[redacted]`,
