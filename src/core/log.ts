@@ -57,6 +57,12 @@ export function formatText(ts: string, level: LogLevel, msg: string, fields: Rec
 
 export class Logger {
   private format: LogFormat;
+  /** a format the caller chose for its sink stays; "auto" follows `[logging] format` (setFormat) */
+  private readonly fixed: boolean;
+  /**
+   * `format`: "auto" (the default) resolves for the sink now and follows `[logging] format` once the
+   * gateway has read it; "json" or "text" is what this sink needs (a program reading the lines) and stays.
+   */
   constructor(
     private level: LogLevel = "info",
     private readonly fields: Record<string, unknown> = {},
@@ -64,19 +70,20 @@ export class Logger {
     format: LogFormatSetting = "auto",
   ) {
     this.format = resolveFormat(format, sink);
+    this.fixed = format !== "auto";
   }
 
   child(fields: Record<string, unknown>): Logger {
-    return new Logger(this.level, { ...this.fields, ...fields }, this.sink, this.format);
+    const c = new Logger(this.level, { ...this.fields, ...fields }, this.sink, this.fixed ? this.format : "auto");
+    c.format = this.format;
+    return c;
   }
   setLevel(level: LogLevel): void {
     this.level = level;
   }
+  /** The configured format (`[logging] format`), unless this logger's format was fixed at construction. */
   setFormat(format: LogFormatSetting): void {
-    this.format = resolveFormat(format, this.sink);
-  }
-  get lineFormat(): LogFormat {
-    return this.format;
+    if (!this.fixed) this.format = resolveFormat(format, this.sink);
   }
   enabled(level: LogLevel): boolean {
     return ORDER[level] >= ORDER[this.level];
@@ -101,8 +108,8 @@ export class Logger {
   }
 }
 
-/** A logger that keeps its lines in memory: for tests that assert what was (not) logged. */
-export function memoryLogger(level: LogLevel = "debug", format: LogFormat = "json"): { log: Logger; lines: string[] } {
+/** A logger that keeps its lines in memory: for tests that assert what was (not) logged (JSON unless configured or asked otherwise). */
+export function memoryLogger(level: LogLevel = "debug", format: LogFormatSetting = "auto"): { log: Logger; lines: string[] } {
   const lines: string[] = [];
   return { log: new Logger(level, {}, (l) => lines.push(l), format), lines };
 }

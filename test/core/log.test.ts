@@ -93,6 +93,23 @@ describe("choosing the format", () => {
     expect(lines[1]).toMatch(/^\S+Z INFO  b n=1$/);
     expect(JSON.parse(lines[2]!)).toMatchObject({ msg: "c" });
   });
+
+  test("a format chosen at construction stays (a program reading the lines needs it); children inherit format and fixedness", () => {
+    const lines: string[] = [];
+    const fixed = new Logger("info", {}, (l) => lines.push(l), "json");
+    fixed.setFormat("text");
+    fixed.child({ c: 1 }).setFormat("text");
+    fixed.child({ c: 1 }).info("a");
+    const follows = new Logger("info", {}, (l) => lines.push(l));
+    follows.setFormat("text");
+    const child = follows.child({ c: 2 });
+    child.info("b");
+    child.setFormat("json");
+    child.info("c");
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: "a", c: 1 });
+    expect(lines[1]).toMatch(/^\S+Z INFO  b c=2$/);
+    expect(JSON.parse(lines[2]!)).toMatchObject({ msg: "c", c: 2 });
+  });
 });
 
 describe("[logging] format in the config", () => {
