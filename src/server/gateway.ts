@@ -17,6 +17,7 @@ import { createMemoryState, type SharedState } from "../state/index.ts";
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "./requestlog.ts";
 import { AuthThrottle } from "../tokens/throttle.ts";
+import type { LoggingConfig } from "./model.ts";
 
 export interface ReloadStatus {
   count: number;
@@ -78,8 +79,7 @@ export class Gateway {
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const log = opts.log ?? new Logger("info");
-    const loaded = await loadConfig(opts.configPath, opts.env, log);
-    log.setLevel(loaded.config.logging.level);
+    const loaded = await loadConfig(opts.configPath, opts.env, log, (c) => Gateway.configureLog(log, c.logging));
     Gateway.warnLiterals(log, loaded);
     const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
     const dataDir = storePath === ":memory:" ? resolvePath("./data") : dirname(storePath);
@@ -97,6 +97,11 @@ export class Gateway {
 
   private static compileInput(l: LoadedConfig) {
     return { config: l.config, secrets: l.secrets, text: l.source.text, source: l.source.path ?? "embedded" };
+  }
+
+  private static configureLog(log: Logger, l: LoggingConfig): void {
+    log.setLevel(l.level);
+    log.setFormat(l.format);
   }
 
   private static warnLiterals(log: Logger, l: LoadedConfig): void {
@@ -154,7 +159,7 @@ export class Gateway {
       const next = compileRouteTable({ ...Gateway.compileInput(loaded), version: prev.version + 1, own: this.own, boundUrl: this.boundUrl });
       this.warnRestartKeys(prev, next);
       Gateway.warnLiterals(this.log, loaded);
-      this.log.setLevel(loaded.config.logging.level);
+      Gateway.configureLog(this.log, loaded.config.logging);
       this.loaded = loaded;
       this.routes.swap(next);
       for (const hook of this.reloadHooks) await hook(next).catch((e: unknown) => this.log.error("reload hook failed", { err: e }));

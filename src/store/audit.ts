@@ -1,5 +1,9 @@
-/** Audit events: append-only record of who changed what (config reloads, tokens, grants, consents). */
+/**
+ * Audit events: append-only record of who changed what (config reloads, tokens, grants, consents).
+ * Actor, subject and detail are written through the one redaction rule, like every other log.
+ */
 import type { Database } from "bun:sqlite";
+import { redact, redactString } from "../core/redact.ts";
 import { page } from "./paging.ts";
 
 /**
@@ -89,7 +93,8 @@ export function auditRepo(db: Database): AuditRepo {
   const toEvent = (r: Row): AuditEvent => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>) });
   return {
     append(e) {
-      return insert.get(Date.now(), e.kind, e.actor ?? null, e.subject ?? null, e.detail === undefined ? null : JSON.stringify(e.detail))!.id;
+      const text = (s: string | undefined) => (s === undefined ? null : redactString(s));
+      return insert.get(Date.now(), e.kind, text(e.actor), text(e.subject), e.detail === undefined ? null : JSON.stringify(redact(e.detail)))!.id;
     },
     list(q = {}) {
       const rows = page<Row>(db, "audit_events", { limit: q.limit, afterId: q.afterId, since: q.since, where: { kind: q.kind } });

@@ -1,5 +1,10 @@
-/** Proxied-request log lines in SQLite, with retention by rows and age. */
+/**
+ * Proxied-request log lines in SQLite, with retention by rows and age. The free-text columns (path,
+ * provider, error) are written through the one redaction rule: a credential in a request path never
+ * reaches the file.
+ */
 import type { Database } from "bun:sqlite";
+import { redactString } from "../core/redact.ts";
 import { page } from "./paging.ts";
 
 export interface RequestLog {
@@ -63,7 +68,9 @@ export function requestLogRepo(db: Database): RequestLogRepo {
   const insert = db.prepare<{ id: number }, [number, string, string, string | null, string, string, number, number, number | null, string | null, string | null]>(
     "INSERT INTO request_logs (at, project, endpoint, token_id, method, path, status, ms, bytes, provider, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
   );
-  const append = (l: NewRequestLog): number => insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, l.path, l.status, l.ms, l.bytes, l.provider, l.error)!.id;
+  const text = (s: string | null) => (s === null ? null : redactString(s));
+  const append = (l: NewRequestLog): number =>
+    insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, redactString(l.path), l.status, l.ms, l.bytes, text(l.provider), text(l.error))!.id;
   return {
     append,
     appendMany: db.transaction((rows: NewRequestLog[]) => {
