@@ -66,5 +66,6 @@ export const plainStderrSink: LogSink = (line) => {
 
 /** The logger management commands give the gateway they open. */
 export function cliLogger(): Logger {
-  return new Logger("warn", {}, plainStderrSink);
+  // JSON, fixed: the sink parses each line, whatever [logging] format says
+  return new Logger("warn", {}, plainStderrSink, "json");
 }
