@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { runCli, startGateway, tempDir } from "../helpers/gateway.ts";
+import { runCli, startGateway, tempDir, writeConfig } from "../helpers/gateway.ts";
 import { openEndpoint, upstream } from "../helpers/upstream.ts";
 import { commands } from "../../src/cli/commands.ts";
 import { isGroup } from "../../src/cli/spec.ts";
@@ -304,6 +304,15 @@ client_secret = "literal-client-secret-for-tests"
       expect(rs[4]!.stdout).toMatch(/^http\S+\/oauth\/connect\/\S+\n$/);
       expect(rs[5]!.stdout).toBe("github: was not connected\n");
       expect(rs[6]!.stdout).toMatch(/^rekey: \d+ of \d+ sealed value\(s\) re-sealed with key \S+\n$/);
+    });
+
+    test("with [logging] format = \"text\" the warnings are still plain `warning:` lines", async () => {
+      const text = writeConfig(`[logging]\nformat = "text"\n[storage]\npath = "${join(gw.dir, "hubgate.db")}"\n${body}`);
+      const r = await runCli(["token", "list", "--config", text.path]);
+      expect(r.code).toBe(0);
+      expectNoLogLines(r);
+      expect(r.stderr).toContain("warning: config holds a literal secret");
+      expect(r.stderr).not.toMatch(/\bWARN\b/);
     });
   });
 });
