@@ -1,2 +1,2 @@
-export type { SharedState, RateCounter, RateHit, ByteCache, CacheEntry, SingleFlight } from "./types.ts";
-export { createMemoryState, MemoryRateCounter, MemoryByteCache, MemorySingleFlight } from "./memory.ts";
+export type { SharedState, RateCounter, RateHit, ByteCache, CacheEntry, SingleFlight, Lock, Locks, Bus } from "./types.ts";
+export { createMemoryState, MemoryRateCounter, MemoryByteCache, MemorySingleFlight, MemoryLocks, MemoryBus } from "./memory.ts";
