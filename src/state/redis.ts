@@ -570,7 +570,7 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1`,
 );
 
-/** What a leader tells followers: its value, or that they must run on their own (it failed, or its value cannot travel). */
+/** What a leader tells followers: its value, or that they must run on their own (it failed, or its value may not or cannot travel). */
 type Outcome = { ok: true; v?: unknown } | { ok: false };
 
 /** Values that survive JSON unchanged: null, booleans, strings, finite numbers, arrays and plain objects of them. */
@@ -647,8 +647,9 @@ class FlightWaiters {
  * runs fn, extends the lock while fn runs, and ends by storing the outcome for a few seconds, deleting the
  * lock and publishing the outcome, in one script. Followers wait for that message, or for the lock's
  * expiry (a leader that vanished), then look again: they take the stored result, or take the lock and
- * run fn themselves. A leader that failed, or whose value cannot travel as JSON (a Blob, a Response),
- * tells them to run fn themselves: one at a time across replicas, still.
+ * run fn themselves. The value travels only when the caller says it may (`share`: it passes through
+ * Redis in clear, so never a credential) and survives JSON (not a Blob, a Response). Otherwise, and when
+ * the leader failed, followers run fn themselves: one at a time across replicas, still.
  */
 export class RedisSingleFlight implements SingleFlight {
   private local = new Map<string, Promise<unknown>>();
@@ -680,10 +681,10 @@ export class RedisSingleFlight implements SingleFlight {
     });
   }
 
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  run<T>(key: string, fn: () => Promise<T>, opts: { share?: boolean } = {}): Promise<T> {
     const existing = this.local.get(key);
     if (existing) return existing as Promise<T>;
-    const p = this.shared(key, fn).finally(() => this.local.delete(key));
+    const p = this.shared(key, fn, opts.share === true).finally(() => this.local.delete(key));
     this.local.set(key, p);
     return p;
   }
@@ -696,7 +697,7 @@ export class RedisSingleFlight implements SingleFlight {
     return { lock: `${this.prefix}flight:${key}`, result: `${this.prefix}flight-result:${key}` };
   }
 
-  private async shared<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  private async shared<T>(key: string, fn: () => Promise<T>, share: boolean): Promise<T> {
     const k = this.keys(key);
     let awaited = 0;
     for (;;) {
@@ -706,7 +707,7 @@ export class RedisSingleFlight implements SingleFlight {
         const [kind, token, pttl] = ints(r, 3, "single flight") as [number, number, number];
         if (kind === 1) {
           this.observe?.("lead", key);
-          return await this.lead(key, token, fn);
+          return await this.lead(key, token, fn, share);
         }
         if (kind === 2) {
           const stored = Array.isArray(r) && typeof r[3] === "string" ? parseOutcome(r[3].slice(r[3].indexOf(" ") + 1)) : null;
@@ -727,7 +728,7 @@ export class RedisSingleFlight implements SingleFlight {
     }
   }
 
-  private async lead<T>(key: string, token: number, fn: () => Promise<T>): Promise<T> {
+  private async lead<T>(key: string, token: number, fn: () => Promise<T>, share: boolean): Promise<T> {
     const k = this.keys(key);
     const heartbeat = setInterval(() => {
       void this.link.script(LOCK_EXTEND, [k.lock], [token, this.ttlMs]).catch(() => {});
@@ -738,7 +739,7 @@ export class RedisSingleFlight implements SingleFlight {
     try {
       const v = await fn();
       if (v === undefined) outcome = { ok: true };
-      else if (travels(v)) outcome = { ok: true, v };
+      else if (share && travels(v)) outcome = { ok: true, v };
       return v;
     } finally {
       clearInterval(heartbeat);

@@ -41,8 +41,14 @@ export interface ByteCache {
 }
 
 export interface SingleFlight {
-  /** run fn once per key at a time; concurrent callers with the same key share its result */
-  run<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Run fn once per key at a time; concurrent callers with the same key share its result. Across replicas
+   * (Redis) fn also runs one at a time per key; the value reaches the other replicas' callers only with
+   * `share` (it travels through Redis in clear: plain JSON values that are no secrets). Without it they run
+   * fn themselves once the leader is done, so fn should first look for what the leader left in shared
+   * storage (the OAuth refresh re-reads the grant from the store).
+   */
+  run<T>(key: string, fn: () => Promise<T>, opts?: { share?: boolean }): Promise<T>;
   inFlight(): number;
 }
 

@@ -112,7 +112,7 @@ describe("rate counter", () => {
 });
 
 describe("single flight across replicas", () => {
-  test("20 concurrent calls split over two instances: one execution, every caller gets its value", async () => {
+  test("20 concurrent calls split over two instances: one execution, every caller gets its value (share)", async () => {
     const ev = flightEvents();
     const { a, b } = await pair({}, ev.hook);
     let runs = 0;
@@ -121,7 +121,7 @@ describe("single flight across replicas", () => {
       runs++;
       return gate.promise;
     };
-    const calls = Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).flights.run("oauth-refresh:g1", fn));
+    const calls = Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).flights.run("discover:g1", fn, { share: true }));
     // one instance leads; the other waits for it (its one Redis round trip made)
     await ev.when((e) => e.event === "lead");
     const leader = ev.seen.find((e) => e.event === "lead")!.i;
@@ -134,7 +134,46 @@ describe("single flight across replicas", () => {
     expect(ev.seen.filter((e) => e.event === "lead").length).toBe(1);
     expect(a.flights.inFlight() + b.flights.inFlight()).toBe(0);
     // the key is free again: a later call runs again
-    expect(await b.flights.run("oauth-refresh:g1", async () => "again")).toBe("again");
+    expect(await b.flights.run("discover:g1", async () => "again", { share: true })).toBe("again");
+  });
+
+  test("without share the value never passes through Redis: the other replica runs fn after the leader, and finds its work done", async () => {
+    const ev = flightEvents();
+    const { a, b, prefix } = await pair({}, ev.hook);
+    const spy = new RedisClient(redis.url);
+    const admin = new RedisClient(redis.url);
+    const published: string[] = [];
+    const marker = Promise.withResolvers<void>();
+    await spy.subscribe(`${prefix}flight-done`, (m) => (m === "marker" ? marker.resolve() : published.push(m)));
+    // what the leader leaves in shared storage (the store, for an OAuth refresh)
+    let stored: string | null = null;
+    const upstreamRefreshes: string[] = [];
+    const refresh = async (gate: Promise<void>) => {
+      if (stored) return stored; // re-read first: a refresh that just finished elsewhere did the work
+      await gate;
+      upstreamRefreshes.push("refresh");
+      stored = "secret-access-token-123";
+      return stored;
+    };
+    const gate = Promise.withResolvers<void>();
+    const atA = a.flights.run("oauth-refresh:g1", () => refresh(gate.promise));
+    await ev.when((e) => e.event === "lead" && e.i === 0);
+    const atB = [b.flights.run("oauth-refresh:g1", () => refresh(gate.promise)), b.flights.run("oauth-refresh:g1", () => refresh(gate.promise))];
+    await ev.when((e) => e.event === "follow" && e.i === 1);
+    gate.resolve();
+    expect(await atA).toBe("secret-access-token-123");
+    expect(await Promise.all(atB)).toEqual(["secret-access-token-123", "secret-access-token-123"]);
+    expect(upstreamRefreshes).toEqual(["refresh"]);
+    const result = await admin.get(`${prefix}flight-result:oauth-refresh:g1`);
+    expect(result).not.toBeNull();
+    expect(result).not.toContain("secret-access-token");
+    // published after both flights finished: the spy has every earlier message once it has this one
+    await admin.publish(`${prefix}flight-done`, "marker");
+    await marker.promise;
+    expect(published.length).toBe(2);
+    expect(published.join("")).not.toContain("secret-access-token");
+    spy.close();
+    admin.close();
   });
 
   test("concurrent callers in one process make one Redis round trip for the flight (and one to finish it)", async () => {
