@@ -10,7 +10,7 @@ import type { SharedState } from "./types.ts";
 
 export type { SharedState, RateCounter, RateHit, ByteCache, CacheEntry, SingleFlight, Lock, Locks, Bus } from "./types.ts";
 export { createMemoryState, MemoryRateCounter, MemoryByteCache, MemorySingleFlight, MemoryLocks, MemoryBus } from "./memory.ts";
-export { RedisState, stateUnavailable, type RedisStateOptions } from "./redis.ts";
+export { RedisState, type RedisStateOptions } from "./redis.ts";
 
 /**
  * The state [state] asks for. Redis: the resolved `state.url`; a Redis that is down now does not stop the

@@ -101,6 +101,18 @@ class Script {
   }
 }
 
+/** EVALSHA, or EVAL when the server does not know the script (flushed, or a failover to a server without it). */
+async function evalScript(c: RedisClient, script: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+  try {
+    const r: unknown = await c.evalsha(script.sha, keys.length, ...keys, ...args);
+    return r;
+  } catch (e) {
+    if (!(e instanceof Error) || !e.message.includes("NOSCRIPT")) throw e;
+    const r: unknown = await c.eval(script.source, keys.length, ...keys, ...args);
+    return r;
+  }
+}
+
 type Handler = (message: string) => void;
 type StatusHandler = (listening: boolean) => void;
 
@@ -308,18 +320,9 @@ class RedisLink {
     }
   }
 
-  /** EVALSHA, or EVAL when the server does not know the script (first use, or after a restart). */
+  /** One script, as one command. */
   script(script: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
-    return this.run(script.name, async (c) => {
-      try {
-        const r: unknown = await c.evalsha(script.sha, keys.length, ...keys, ...args);
-        return r;
-      } catch (e) {
-        if (!(e instanceof Error) || !e.message.includes("NOSCRIPT")) throw e;
-        const r: unknown = await c.eval(script.source, keys.length, ...keys, ...args);
-        return r;
-      }
-    });
+    return this.run(script.name, (c) => evalScript(c, script, keys, args));
   }
 
   close(): void {
@@ -938,7 +941,7 @@ export class RedisByteCache implements ByteCache {
     const body = await entry.body.bytes();
     const value = encodeEntry(entry as CacheEntry<unknown>, Date.now() + keepMs, body);
     const size = value.length + key.length;
-    if (size > this.maxEntryBytes || size > this.maxBytes) return this.delete(key, false);
+    if (size > this.maxEntryBytes || size > this.maxBytes) return this.dropShared(key); // too big to share: an older shared copy goes
     const k = this.k();
     try {
       // pipelined: one round trip for the value and its accounting
@@ -950,17 +953,19 @@ export class RedisByteCache implements ByteCache {
     }
   }
 
-  delete(key: string, dropLocal = true): Promise<void> {
-    return (async () => {
-      if (dropLocal) await this.local.delete(key);
-      if (!this.link.up) return;
-      try {
-        this.noteTotals(await this.link.run("cache", (c) => this.account(c, "del", key, 0)));
-        await this.announce(key);
-      } catch {
-        // logged by the link
-      }
-    })();
+  async delete(key: string): Promise<void> {
+    await this.local.delete(key);
+    await this.dropShared(key);
+  }
+
+  private async dropShared(key: string): Promise<void> {
+    if (!this.link.up) return;
+    try {
+      this.noteTotals(await this.link.run("cache", (c) => this.account(c, "del", key, 0)));
+      await this.announce(key);
+    } catch {
+      // logged by the link
+    }
   }
 
   setMaxBytes(maxBytes: number): void {
@@ -992,18 +997,9 @@ export class RedisByteCache implements ByteCache {
     return { entries: this.shared.entries, bytes: this.shared.bytes, maxBytes: this.maxBytes, evictions: this.shared.evictions, local: this.local.stats(), shared: this.link.up };
   }
 
-  private async account(c: RedisClient, mode: "set" | "del" | "trim", key: string, size: number): Promise<unknown> {
+  private account(c: RedisClient, mode: "set" | "del" | "trim", key: string, size: number): Promise<unknown> {
     const k = this.k();
-    const keys = [k.index, k.sizes, k.totals];
-    const args = [mode, key, size, Math.max(0, this.maxBytes), k.data];
-    try {
-      const r: unknown = await c.evalsha(CACHE_ACCOUNT.sha, keys.length, ...keys, ...args);
-      return r;
-    } catch (e) {
-      if (!(e instanceof Error) || !e.message.includes("NOSCRIPT")) throw e;
-      const r: unknown = await c.eval(CACHE_ACCOUNT.source, keys.length, ...keys, ...args);
-      return r;
-    }
+    return evalScript(c, CACHE_ACCOUNT, [k.index, k.sizes, k.totals], [mode, key, size, Math.max(0, this.maxBytes), k.data]);
   }
 
   private noteTotals(reply: unknown): void {
