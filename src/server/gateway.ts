@@ -13,7 +13,7 @@ import { Registry } from "../metrics/registry.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { Keyring } from "../crypto/keyring.ts";
 import { loadAppKey, parseAppKey } from "../crypto/appkey.ts";
-import { createMemoryState, type SharedState } from "../state/index.ts";
+import { createState, type SharedState } from "../state/index.ts";
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "./requestlog.ts";
 import { AuthThrottle } from "../tokens/throttle.ts";
@@ -92,7 +92,7 @@ export class Gateway {
     log.info("app key loaded", { source, kid: keyring.currentKid });
     const store = openStore({ path: storePath, log, keyring });
     const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [] });
-    return new Gateway(opts, log, store, keyring, createMemoryState(), new RouteTableHolder(table), loaded);
+    return new Gateway(opts, log, store, keyring, await createState(loaded.config.state, loaded.secrets, log), new RouteTableHolder(table), loaded);
   }
 
   private static compileInput(l: LoadedConfig) {
@@ -194,6 +194,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.requestLog.flush();
+    await this.state.close();
     this.store.close();
   }
 }
