@@ -11,6 +11,7 @@ import { Value } from "@sinclair/typebox/value";
 import { runCli, startGateway, writeConfig } from "../helpers/gateway.ts";
 import { openEndpoint, upstream } from "../helpers/upstream.ts";
 import { startRedis } from "../helpers/redis.ts";
+import { mintApiToken } from "../../src/crypto/apitoken.ts";
 
 const redis = await startRedis();
 const ok = upstream(() => Response.json({ ok: true }));
@@ -93,6 +94,27 @@ ${openEndpoint("p", "rl", ok.url, "rate_limit_per_minute = 3")}`;
       await Promise.all([a.shutdown("test"), b.shutdown("test")]);
     }
     expect((a.gw.state as RedisState).connected).toBe(false);
+  });
+
+  test("Redis down: token checks still go to the store (a valid token passes, a wrong one is 401, guessing stays throttled per process)", async () => {
+    const r = await startRedis();
+    const token = mintApiToken();
+    const g = await startGateway(
+      `${body("authfault:")}\n[[projects.endpoints]]\nslug = "tok"\nupstream_url = "${ok.url}"\nallow_private = true\n[[projects.tokens]]\nname = "t"\ntoken = "env:T"\nscopes = ["proxy"]\n`,
+      { HG_REDIS_URL: r.url, T: token },
+    );
+    try {
+      await r.kill();
+      expect((await fetch(`${g.url.href}api/p/proxy/tok/x`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      const statuses: number[] = [];
+      for (let i = 0; i < 32; i++) statuses.push((await fetch(`${g.url.href}api/p/proxy/tok/x`, { headers: { authorization: `Bearer ${mintApiToken()}` } })).status);
+      expect(statuses[0]).toBe(401);
+      expect(statuses.at(-1)).toBe(429);
+      expect(statuses).not.toContain(503);
+    } finally {
+      await g.shutdown("test");
+      await r.stop();
+    }
   });
 
   test("Redis down: a rate-limited endpoint answers 503 state_unavailable; it serves again once Redis is back", async () => {
