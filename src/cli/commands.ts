@@ -6,6 +6,7 @@ import { Gateway } from "../server/gateway.ts";
 import { rekey } from "../store/rekey.ts";
 import { isGatewayError } from "../core/errors.ts";
 import { compileRouteTable } from "../routes/compile.ts";
+import { DocumentCache } from "../openapi/load.ts";
 import { auditCommand, connectCommand, connectionsCommand, disconnectCommand, logsCommand, tokenCommand } from "./manage.ts";
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -56,15 +57,26 @@ export const commands: Record<string, Command> = {
       const path = configPathOrFail(values);
       try {
         const loaded = await loadConfig(path, env);
-        // compile too: everything `serve` does short of binding a socket and opening the store
-        compileRouteTable({ config: loaded.config, secrets: loaded.secrets, text: loaded.source.text, source: path ?? "embedded", version: 1, own: [] });
+        // compile too: everything `serve` does short of binding a socket and opening the store,
+        // upstream OpenAPI documents included (read and fetched as serve does)
+        const documents = await Gateway.loadDocuments(loaded, new DocumentCache());
+        const table = compileRouteTable({ config: loaded.config, secrets: loaded.secrets, text: loaded.source.text, source: path ?? "embedded", version: 1, own: [], documents });
         const c = loaded.config;
+        const routes = [...table.endpoints.values()];
+        const documented = routes.filter((r) => r.openapi !== null);
         process.stdout.write(
           `${path ?? "embedded example config"}: OK — ${c.projects.length} project(s), ` +
             `${c.projects.reduce((n: number, p) => n + p.endpoints.length, 0)} endpoint(s), ${c.oauth_connections.length} OAuth connection(s), ` +
             `${c.github.identities.length} GitHub identit${c.github.identities.length === 1 ? "y" : "ies"}, ${c.mcp.upstreams.length} MCP upstream(s)\n`,
         );
+        if (documents.size)
+          process.stdout.write(
+            `upstream OpenAPI documents: ${documented.length} of ${documents.size} in use, ` +
+              `${documented.reduce((n, r) => n + (r.openapi?.selection.operations.length ?? 0), 0)} operation(s) documented, ` +
+              `${routes.reduce((n, r) => n + r.mcpTools.filter((t) => t.binding !== undefined).length, 0)} MCP tool(s) made from them\n`,
+          );
         for (const p of loaded.literalPaths) process.stdout.write(`warning: ${p} holds a literal secret; prefer env:, file:, k8s:, aws: or gcp:\n`);
+        for (const w of table.warnings) process.stdout.write(`warning: ${w.path}: ${w.message}\n`);
         return 0;
       } catch (e) {
         return reportError("check", e);
