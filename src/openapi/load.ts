@@ -20,8 +20,8 @@ import { isObject, type OpenApiDocument } from "./types.ts";
 /** GitHub's REST description is 13 MB; the largest published ones are a few times that. */
 export const MAX_DOCUMENT_BYTES = 32 * 1024 * 1024;
 export const DOCUMENT_FETCH_TIMEOUT_MS = 15_000;
-/** a YAML document may alias one collection many times over; walking it as a tree is bounded by this */
-const MAX_YAML_NODES = 5_000_000;
+/** a YAML document may alias one collection many times over; walking it as a tree is bounded by this (GitHub's REST description has 90,570 objects and arrays) */
+const MAX_YAML_NODES = 1_000_000;
 
 export interface LoadedDocument {
   readonly doc: OpenApiDocument;
