@@ -1,7 +1,7 @@
 /**
  * An upstream operation as an MCP tool: its parameters and request body become one JSON Schema object
  * (each parameter an argument by its name, the body the argument `body`), its success response's JSON
- * schema the output schema when that is an object (MCP requires one). Component schemas are carried
+ * schema the output schema when that is an object (MCP requires one), its `required` lists dropped. Component schemas are carried
  * along as `$defs`, so each schema stands alone; OpenAPI-only keywords are dropped.
  */
 import { asObject, asString, componentRef, isObject, type Components, type JsonObject } from "./types.ts";
@@ -78,7 +78,9 @@ export function operationTool(op: SelectedOperation, components: Components): { 
   const success = successSchema(o, components);
   if (success !== undefined) {
     const outDefs = new Map<string, unknown>();
-    const top = asObject(toJsonSchema(inlineTop(success, components), components, outDefs));
+    // without `required`: upstream answers often leave out properties their documents require (GitHub's own
+    // examples do), and an MCP client refuses a result that does not match the output schema
+    const top = asObject(toJsonSchema(inlineTop(success, components), components, outDefs, { dropRequired: true }));
     if (top && (top.type === "object" || (top.type === undefined && isObject(top.properties)))) {
       const candidate: JsonObject = { ...top, type: "object", ...withDefs(outDefs) };
       const bytes = JSON.stringify(candidate).length;
@@ -143,7 +145,7 @@ function inlineTop(schema: unknown, components: Components): unknown {
 }
 
 /** A copy with component references pointing into `$defs` (collected transitively) and OpenAPI-only keywords dropped. */
-function toJsonSchema(schema: unknown, components: Components, defs: Map<string, unknown>): unknown {
+function toJsonSchema(schema: unknown, components: Components, defs: Map<string, unknown>, opts: { dropRequired?: boolean } = {}): unknown {
   const pending: string[] = [];
   const rewrite = (node: unknown, inData: boolean): unknown => {
     if (Array.isArray(node)) return node.map((n) => rewrite(n, inData));
@@ -154,7 +156,7 @@ function toJsonSchema(schema: unknown, components: Components, defs: Map<string,
         out[k] = rewrite(v, true);
         continue;
       }
-      if (DROP.has(k) || k.startsWith("x-")) continue;
+      if (DROP.has(k) || k.startsWith("x-") || (opts.dropRequired && k === "required" && Array.isArray(v))) continue;
       if (k === "$ref" && typeof v === "string") {
         const r = componentRef(v);
         if (r && r.kind === "schemas") {

@@ -103,7 +103,8 @@ test("each selected operation is a tool: name from operationId, description from
   expect(byName.get("pets_listPets")!.description).toBe("List all pets");
   const show = byName.get("showPetById")!;
   expect(show.inputSchema).toEqual({ type: "object", properties: { petId: { type: "integer", description: "The id of the pet" } }, required: ["petId"] });
-  expect(show.outputSchema).toMatchObject({ type: "object", required: ["id", "name"], properties: { owner: { anyOf: [{ allOf: [{ $ref: "#/$defs/Owner" }] }, { type: "null" }] } } });
+  expect(show.outputSchema).not.toHaveProperty("required"); // answers often leave out what documents require
+  expect(show.outputSchema).toMatchObject({ type: "object", properties: { owner: { anyOf: [{ allOf: [{ $ref: "#/$defs/Owner" }] }, { type: "null" }] } } });
   expect(Object.keys(show.outputSchema!.$defs as object).sort()).toEqual(["Owner", "Pet"]);
   const create = byName.get("createPet")!;
   expect(create.inputSchema).toMatchObject({ properties: { body: { $ref: "#/$defs/NewPet" } }, required: ["body"], $defs: { NewPet: { required: ["name"] } } });
