@@ -71,7 +71,8 @@ export class Gateway {
     private loaded: LoadedConfig,
     /** fetched upstream OpenAPI documents, kept across reloads */
     private readonly documentCache: DocumentCache,
-    private documents: UpstreamDocuments,
+    /** the documents loaded at start-up, until finishStartup has compiled with them (whole documents are large; the table keeps only what it selected) */
+    private startupDocuments: UpstreamDocuments | null,
   ) {
     this.authThrottle = new AuthThrottle({ counter: state.rateCounter, audit: store.audit });
     this.oauth = new OAuthService(this);
@@ -152,7 +153,14 @@ export class Gateway {
     this.boundUrl = boundUrl;
     this.own = own;
     const t = this.routes.current();
-    this.routes.swap(compileRouteTable({ ...Gateway.compileInput(this.loaded), version: t.version, own, boundUrl, documents: this.documents }));
+    this.routes.swap(compileRouteTable({ ...Gateway.compileInput(this.loaded), version: t.version, own, boundUrl, documents: this.startupDocuments ?? undefined }));
+    this.startupDocuments = null;
+    Gateway.releaseDocuments(t);
+  }
+
+  /** Whole upstream documents are garbage once compiled (tens of MB for GitHub's): collect them now rather than some time later. */
+  private static releaseDocuments(table: RouteTable): void {
+    if ([...table.endpoints.values()].some((e) => e.openapi !== null)) Bun.gc(true);
   }
 
   /** SIGHUP: re-read, validate, resolve, compile, swap. An invalid file keeps the old table. Concurrent calls share one run. */
@@ -175,8 +183,9 @@ export class Gateway {
       Gateway.warnLiterals(this.log, loaded);
       this.log.setLevel(loaded.config.logging.level);
       this.loaded = loaded;
-      this.documents = documents;
+      this.startupDocuments = null;
       this.routes.swap(next);
+      Gateway.releaseDocuments(next);
       for (const hook of this.reloadHooks) await hook(next).catch((e: unknown) => this.log.error("reload hook failed", { err: e }));
       this.reloads.count++;
       this.reloads.lastResult = "ok";
