@@ -50,7 +50,8 @@ const SECURITY_SCHEMES: Record<string, JsonObject> = {
   adminToken: { type: "http", scheme: "bearer", description: "The `[admin] token`, or an API token with scope `admin` (its own project's tokens and logs)" },
 };
 
-const OPERATION_FULL_LIMIT = 150;
+/** up to this many operations the page shows each one expanded; a larger document lists them */
+export const OPERATION_FULL_LIMIT = 150;
 
 export class DocumentBuilder {
   readonly paths: Record<string, Record<string, JsonObject>> = {};
@@ -465,4 +466,3 @@ export function documentsOf(table: RouteTable, own: () => readonly OwnOperation[
   };
 }
 
-export { OPERATION_FULL_LIMIT };

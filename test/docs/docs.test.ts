@@ -84,6 +84,12 @@ slug = "broken"
 upstream_url = "https://broken.example"
 openapi = "file:missing.yaml"
 allowed_methods = ["GET"]
+[[projects.endpoints]]
+slug = "gone"
+upstream_url = "http://127.0.0.1:9"
+allow_private = true
+openapi = "http://127.0.0.1:9/openapi.json"
+allowed_methods = ["POST"]
 [[projects.tokens]]
 name = "ci"
 token = "env:BETA_TOKEN"
@@ -168,6 +174,8 @@ describe("/docs/json: the whole gateway", () => {
     expect(operationsOf(doc, "/api/beta/proxy/open/")).toEqual(["PUT /api/beta/proxy/open/{path}"]);
     // a document that cannot be read: documented without it
     expect(operationsOf(doc, "/api/beta/proxy/broken/")).toEqual(["GET /api/beta/proxy/broken/{path}", "HEAD /api/beta/proxy/broken/{path}"]);
+    // nor can one that cannot be fetched
+    expect(operationsOf(doc, "/api/beta/proxy/gone/")).toEqual(["POST /api/beta/proxy/gone/{path}"]);
   });
 
   test("security, rate limit, timeout and every answer of the failure table", () => {
@@ -264,7 +272,7 @@ describe("/docs/<project>/json: one project's document alone", () => {
   test("beta: open and broken endpoints only; an unknown project is 404", async () => {
     const doc = await json("/docs/beta/json");
     await expectValid(doc);
-    expect(operationsOf(doc)).toEqual(["GET /api/beta/proxy/broken/{path}", "HEAD /api/beta/proxy/broken/{path}", "PUT /api/beta/proxy/open/{path}"]);
+    expect(operationsOf(doc)).toEqual(["GET /api/beta/proxy/broken/{path}", "HEAD /api/beta/proxy/broken/{path}", "POST /api/beta/proxy/gone/{path}", "PUT /api/beta/proxy/open/{path}"]);
     const r = await ctx.handle("/docs/nope/json");
     expect(r.status).toBe(404);
     expect(((await r.json()) as { error: string }).error).toBe("project_not_found");
@@ -275,6 +283,7 @@ describe("what could not be used, and reloads", () => {
   test("the start-up log says why an endpoint is documented without its document, and which operations entry matched nothing", () => {
     const warnings = ctx.lines.map((l) => JSON.parse(l) as { level: string; msg: string; key?: string }).filter((l) => l.level === "warn");
     expect(warnings.find((w) => w.key === "projects[1].endpoints[1].openapi")!.msg).toBe("file:missing.yaml: no such file; the endpoint is documented without it");
+    expect(warnings.find((w) => w.key === "projects[1].endpoints[2].openapi")!.msg).toMatch(/^http:\/\/127\.0\.0\.1:9\/openapi\.json: upstream_unreachable: The upstream could not be reached \(.+\); the endpoint is documented without it$/);
     expect(warnings.find((w) => w.key === "projects[0].endpoints[0].openapi")!.msg).toContain('operations[3] "deletePet" matches no operation');
   });
 
