@@ -17,9 +17,11 @@ export interface LoadedConfig {
   literalPaths: string[];
 }
 
-export async function loadConfig(path: string | null, env: Record<string, string | undefined>, log?: Logger): Promise<LoadedConfig> {
+/** `validated` runs once the file is valid, before secrets are resolved (at start: the log's level and format, for the lines that follow). */
+export async function loadConfig(path: string | null, env: Record<string, string | undefined>, log?: Logger, validated?: (config: Config) => void): Promise<LoadedConfig> {
   const source = readConfigSource(path);
   const config = applyGithubEnv(parseConfig(source.text), env);
+  validated?.(config);
   const resolver = createSecretResolver(config.secrets, { env, log });
   const { values, literalPaths } = await resolveConfigSecrets(config, resolver);
   return { source, config, secrets: values, literalPaths };

@@ -13,11 +13,12 @@ import { Registry } from "../metrics/registry.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { Keyring } from "../crypto/keyring.ts";
 import { loadAppKey, parseAppKey } from "../crypto/appkey.ts";
-import { createMemoryState, type SharedState } from "../state/index.ts";
+import { createState, type SharedState } from "../state/index.ts";
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "./requestlog.ts";
 import { AuthThrottle } from "../tokens/throttle.ts";
 import { DocumentCache, loadUpstreamDocuments, type UpstreamDocuments } from "../openapi/load.ts";
+import type { LoggingConfig } from "./model.ts";
 
 export interface ReloadStatus {
   count: number;
@@ -83,8 +84,7 @@ export class Gateway {
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const log = opts.log ?? new Logger("info");
-    const loaded = await loadConfig(opts.configPath, opts.env, log);
-    log.setLevel(loaded.config.logging.level);
+    const loaded = await loadConfig(opts.configPath, opts.env, log, (c) => Gateway.configureLog(log, c.logging));
     Gateway.warnLiterals(log, loaded);
     const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
     const dataDir = storePath === ":memory:" ? resolvePath("./data") : dirname(storePath);
@@ -100,7 +100,7 @@ export class Gateway {
     const documents = await Gateway.loadDocuments(loaded, documentCache);
     const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [], documents });
     Gateway.logWarnings(log, table);
-    return new Gateway(opts, log, store, keyring, createMemoryState(), new RouteTableHolder(table), loaded, documentCache, documents);
+    return new Gateway(opts, log, store, keyring, await createState(loaded.config.state, loaded.secrets, log), new RouteTableHolder(table), loaded, documentCache, documents);
   }
 
   private static compileInput(l: LoadedConfig) {
@@ -115,6 +115,11 @@ export class Gateway {
   /** What the table serves without (an upstream document that could not be used, a tool left out), and why. */
   private static logWarnings(log: Logger, table: RouteTable): void {
     for (const w of table.warnings) log.warn(w.message, { key: w.path });
+  }
+
+  private static configureLog(log: Logger, l: LoggingConfig): void {
+    log.setLevel(l.level);
+    log.setFormat(l.format);
   }
 
   private static warnLiterals(log: Logger, l: LoadedConfig): void {
@@ -181,7 +186,7 @@ export class Gateway {
       Gateway.logWarnings(this.log, next);
       this.warnRestartKeys(prev, next);
       Gateway.warnLiterals(this.log, loaded);
-      this.log.setLevel(loaded.config.logging.level);
+      Gateway.configureLog(this.log, loaded.config.logging);
       this.loaded = loaded;
       this.startupDocuments = null;
       this.routes.swap(next);
@@ -218,6 +223,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.requestLog.flush();
+    await this.state.close();
     this.store.close();
   }
 }
