@@ -56,7 +56,7 @@ export const OPERATION_FULL_LIMIT = 150;
 export class DocumentBuilder {
   readonly paths: Record<string, Record<string, JsonObject>> = {};
   readonly tags: JsonObject[] = [];
-  readonly components: Record<string, Record<string, unknown>> = { schemas: { [ERROR_SCHEMA_NAME]: ERROR_SCHEMA } };
+  readonly components: Record<string, Record<string, unknown>> = { schemas: {} };
   private readonly ids = new Set<string>();
   private readonly tagNames = new Set<string>();
   private readonly schemes = new Set<string>();
@@ -97,7 +97,8 @@ export class DocumentBuilder {
       const s = SECURITY_SCHEMES[k] ?? extraSchemes[k];
       if (s) securitySchemes[k] = s;
     }
-    const components: JsonObject = { ...this.components };
+    const components: JsonObject = {};
+    for (const [k, v] of Object.entries(this.components)) if (Object.keys(v).length) components[k] = v;
     if (Object.keys(securitySchemes).length) components.securitySchemes = securitySchemes;
     return {
       openapi: "3.1.0",
@@ -146,6 +147,8 @@ const ERROR_DEFAULT: JsonObject = {
 
 /** The gateway's own routes (those whose surface depends on the config are documented by the sections below). */
 function addOwnRoutes(b: DocumentBuilder, own: readonly OwnOperation[]): void {
+  // every code of ERROR_CODES, for the own routes' default answer (a project's document names only its own codes)
+  b.components.schemas![ERROR_SCHEMA_NAME] = ERROR_SCHEMA;
   for (const r of own) {
     const { template, params } = templateOf(r.path);
     const parameters: JsonObject[] = params.map((name) => ({ name, in: "path", required: true, schema: { type: "string" } }));

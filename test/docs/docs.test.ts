@@ -264,7 +264,7 @@ describe("/docs/<project>/json: one project's document alone", () => {
     expect(op(doc, "GET", "/api/acme/proxy/pets/v1/pets").operationId).toBe("listPets");
     expect(op(doc, "GET", "/api/acme/proxy/remote/v1/pets/{petId}").operationId).toBe("remote.showPetById"); // unique in the document: the second one is prefixed with its endpoint
     expect(op(doc, "GET", "/api/acme/proxy/raw/{path}").operationId).toBe("raw.get");
-    expect(Object.keys(doc.components.schemas!).sort()).toEqual(["HubgateError", "pets.NewPet", "pets.Owner", "pets.Pet", "pets.Problem", "remote.Owner", "remote.Pet", "remote.Problem"]);
+    expect(Object.keys(doc.components.schemas!).sort()).toEqual(["pets.NewPet", "pets.Owner", "pets.Pet", "pets.Problem", "remote.Owner", "remote.Pet", "remote.Problem"]);
     expect(Object.keys(doc.components.securitySchemes!)).toEqual(["hubgateToken"]);
     expect(op(doc, "POST", "/mcp/project/acme").description).toContain("`listPets`");
   });
