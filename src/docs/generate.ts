@@ -15,17 +15,14 @@ import type { SelectedOperation } from "../openapi/select.ts";
 import { asObject, asString, componentRef, COMPONENT_KINDS, encodePointer, isObject, type JsonObject } from "../openapi/types.ts";
 import { ERROR_SCHEMA, ERROR_SCHEMA_NAME, endpointFailures, failureResponse, failureSchema, githubFailures, mcpUpstreamFailures, projectMcpFailures, seconds, type Failure } from "./failures.ts";
 
-/** One of the gateway's own routes, as the app declares it. */
-export interface OwnOperation {
-  readonly method: string;
-  /** Elysia's form: /admin/tokens/:id */
-  readonly path: string;
-  readonly summary?: string;
-  readonly tags?: readonly string[];
-  /** TypeBox (JSON Schema) of the query, body and 200 response, when the route declares them */
-  readonly query?: unknown;
-  readonly body?: unknown;
-  readonly response?: unknown;
+/**
+ * The gateway's own routes as @elysiajs/openapi describes them from the app (paths in OpenAPI form,
+ * each operation with the summary, tags and TypeBox-derived parameters, body and response schemas its
+ * route declares), and the components they refer to.
+ */
+export interface OwnRoutes {
+  readonly paths: Record<string, Record<string, JsonObject>>;
+  readonly components?: JsonObject;
 }
 
 export interface DocsInfo {
@@ -112,26 +109,12 @@ export class DocumentBuilder {
 }
 
 /** OpenAPI `{name}` path template of an Elysia route path (`:name`, trailing `*`). */
-function templateOf(path: string): { template: string; params: string[] } {
-  const params: string[] = [];
-  const template = path.replace(/:([A-Za-z0-9_]+)/g, (_, n: string) => {
-    params.push(n);
-    return `{${n}}`;
-  });
-  return { template, params };
-}
-
 function camelId(method: string, path: string): string {
   const words = path
-    .replace(/:([A-Za-z0-9_]+)/g, "by-$1")
+    .replace(/\{([A-Za-z0-9_]+)\}/g, "by-$1")
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean);
   return method.toLowerCase() + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join("");
-}
-
-/** A TypeBox schema as plain JSON (its symbols dropped). */
-function plain(schema: unknown): JsonObject | undefined {
-  return isObject(schema) ? (JSON.parse(JSON.stringify(schema)) as JsonObject) : undefined;
 }
 
 function responsesOf(failures: readonly Failure[], success: JsonObject): JsonObject {
@@ -146,32 +129,24 @@ const ERROR_DEFAULT: JsonObject = {
 };
 
 /** The gateway's own routes (those whose surface depends on the config are documented by the sections below). */
-function addOwnRoutes(b: DocumentBuilder, own: readonly OwnOperation[]): void {
+function addOwnRoutes(b: DocumentBuilder, own: OwnRoutes): void {
   // every code of ERROR_CODES, for the own routes' default answer (a project's document names only its own codes)
   b.components.schemas![ERROR_SCHEMA_NAME] = ERROR_SCHEMA;
-  for (const r of own) {
-    const { template, params } = templateOf(r.path);
-    const parameters: JsonObject[] = params.map((name) => ({ name, in: "path", required: true, schema: { type: "string" } }));
-    const query = plain(r.query);
-    const required = new Set(Array.isArray(query?.required) ? (query.required as string[]) : []);
-    for (const [name, schema] of Object.entries(asObject(query?.properties) ?? {}))
-      parameters.push({ name, in: "query", required: required.has(name), schema: plain(schema) ?? {} });
-    const body = plain(r.body);
-    const response = plain(r.response);
-    const op: JsonObject = {
-      tags: [b.tag(r.tags?.[0] ?? "gateway")],
-      ...(r.summary ? { summary: r.summary } : {}),
-      operationId: b.claimId(camelId(r.method, r.path)),
-      ...(parameters.length ? { parameters } : {}),
-      ...(body ? { requestBody: { required: true, content: { "application/json": { schema: body } } } } : {}),
-      ...(r.tags?.includes("admin") ? { security: [{ adminToken: [] }] } : {}),
-      responses: {
-        "200": { description: "OK", ...(response ? { content: { "application/json": { schema: response } } } : {}) },
-        default: ERROR_DEFAULT,
-      },
-    };
-    b.add(template, r.method, op);
-  }
+  for (const [name, schema] of Object.entries(asObject(own.components?.schemas) ?? {})) b.components.schemas![name] ??= schema;
+  for (const [path, ops] of Object.entries(own.paths))
+    for (const [method, described] of Object.entries(ops)) {
+      const tags = Array.isArray(described.tags) ? (described.tags as string[]) : [];
+      const responses = asObject(described.responses) ?? {};
+      const op: JsonObject = {
+        ...described,
+        tags: [b.tag(tags[0] ?? "gateway")],
+        // one id per method and path, as OpenAPI requires (the plugin's ids repeat for routes of several methods)
+        operationId: b.claimId(camelId(method, path)),
+        ...(tags.includes("admin") ? { security: [{ adminToken: [] }] } : {}),
+        responses: { "200": { description: "OK" }, ...responses, default: ERROR_DEFAULT },
+      };
+      b.add(path, method.toUpperCase(), op);
+    }
 }
 
 function githubSection(b: DocumentBuilder, table: RouteTable): void {
@@ -410,7 +385,7 @@ function projectLine(table: RouteTable, id: string): string {
   return `- **${p?.name ?? id}** (\`${id}\`, docs at \`/docs/${id}\`)${p?.description ? `: ${p.description}` : ""}`;
 }
 
-export function buildGatewayDocument(table: RouteTable, own: readonly OwnOperation[], info: DocsInfo): BuiltDocument {
+export function buildGatewayDocument(table: RouteTable, own: OwnRoutes, info: DocsInfo): BuiltDocument {
   const b = new DocumentBuilder();
   addOwnRoutes(b, own);
   githubSection(b, table);
@@ -456,7 +431,7 @@ export function buildProjectDocument(table: RouteTable, project: string, info: D
 /** Documents built for a table, kept as long as the table is. */
 const built = new WeakMap<RouteTable, { whole?: BuiltDocument; projects: Map<string, BuiltDocument | null> }>();
 
-export function documentsOf(table: RouteTable, own: () => readonly OwnOperation[], info: DocsInfo) {
+export function documentsOf(table: RouteTable, own: () => OwnRoutes, info: DocsInfo) {
   let entry = built.get(table);
   if (!entry) built.set(table, (entry = { projects: new Map() }));
   const e = entry;

@@ -9,7 +9,7 @@ import { Elysia } from "elysia";
 import { escapeHtml } from "../core/html.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { Gateway } from "../server/gateway.ts";
-import { documentsOf, OPERATION_FULL_LIMIT, type BuiltDocument, type DocsInfo, type OwnOperation } from "./generate.ts";
+import { documentsOf, OPERATION_FULL_LIMIT, type BuiltDocument, type DocsInfo, type OwnRoutes } from "./generate.ts";
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 
@@ -56,7 +56,7 @@ const HTML_HEADERS = { "content-type": "text/html; charset=utf-8", "content-secu
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-cache", "x-content-type-options": "nosniff", "access-control-allow-origin": "*" };
 
 /** `own`: the gateway's own routes, read once the app is assembled. */
-export function docsPlugin(gw: Gateway, info: DocsInfo, own: () => readonly OwnOperation[]) {
+export function docsPlugin(gw: Gateway, info: DocsInfo, own: () => OwnRoutes) {
   const docs = () => documentsOf(gw.routes.current(), own, info);
   const project = (id: string): BuiltDocument => {
     const d = docs().project(id);

@@ -19,7 +19,9 @@ import { oauthAdminPlugin } from "../oauth/admin.ts";
 import { tokensAdminPlugin } from "../tokens/admin.ts";
 import { logsAdminPlugin } from "../endpoints/admin.ts";
 import { VERSION } from "../version.ts";
-import type { OwnOperation } from "../docs/generate.ts";
+import type { OwnRoutes } from "../docs/generate.ts";
+import { toOpenAPISchema } from "@elysiajs/openapi";
+import type { AnyElysia } from "elysia";
 
 const started = new WeakMap<Request, number>();
 
@@ -61,7 +63,7 @@ function ownMethodsOf(routes: readonly { method: string; path: string }[]): (pat
 export function createApp(gw: Gateway, services: Services = createServices(gw)) {
   const { pipeline } = services;
   // the own routes are known once every plugin is in; the matcher is built on the first stray request
-  const own: { routes: readonly AppRoute[]; methods?: (path: string) => readonly string[] | null; documented?: readonly OwnOperation[] } = { routes: [] };
+  const own: { routes: readonly AppRoute[]; methods?: (path: string) => readonly string[] | null; documented?: OwnRoutes; app?: AnyElysia } = { routes: [] };
   const app = new Elysia({ name: "hubgate" })
     .error({ GatewayError })
     .onRequest(({ request, set }) => {
@@ -83,7 +85,7 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
       const status = responseValue instanceof Response ? responseValue.status : Number(set.status ?? 200);
       pipeline.finish(request, route || "unmatched", status, started.get(request) ?? performance.now(), String(set.headers["x-request-id"] ?? ""));
     })
-    .use(docsPlugin(gw, { title: "hubgate", version: VERSION }, () => (own.documented ??= documentedRoutes(own.routes))))
+    .use(docsPlugin(gw, { title: "hubgate", version: VERSION }, () => (own.documented ??= documentedRoutes(own.app!))))
     .use(opsPlugin(gw))
     .use(adminPlugin(gw))
     .use(tokensAdminPlugin(gw))
@@ -94,33 +96,20 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
     .use(endpointsPlugin(gw, services.endpoints))
     .use(githubPlugin(gw, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
   own.routes = app.routes;
+  own.app = app;
   return app;
 }
 
-type AppRoute = { method: string; path: string; hooks?: unknown };
+type AppRoute = { method: string; path: string };
 
 /**
- * The own routes the docs list as they are: not hidden, not the docs themselves, and not the routes
- * that take every method (endpoints, GitHub pool, MCP servers): the docs describe those per config.
+ * The own routes the docs list as they are, described by @elysiajs/openapi from the app itself: hidden
+ * routes (the docs) are left out, and so are the routes that take every method (endpoints, GitHub pool,
+ * MCP servers), which the docs describe per config.
  */
-function documentedRoutes(routes: readonly AppRoute[]): OwnOperation[] {
-  const out: OwnOperation[] = [];
-  for (const r of routes) {
-    const hooks = (r.hooks ?? {}) as { detail?: { hide?: boolean; summary?: string; tags?: string[] }; query?: unknown; body?: unknown; response?: unknown };
-    if (hooks.detail?.hide || r.method === "ALL" || r.path.startsWith("/docs")) continue;
-    const response = hooks.response as Record<string, unknown> | undefined;
-    out.push({
-      method: r.method,
-      path: r.path,
-      summary: hooks.detail?.summary,
-      tags: hooks.detail?.tags,
-      query: hooks.query,
-      body: hooks.body,
-      // a route's response schema, or its schemas by status
-      response: response && "200" in response ? response["200"] : response,
-    });
-  }
-  return out;
+function documentedRoutes(app: AnyElysia): OwnRoutes {
+  const { paths, components } = toOpenAPISchema(app, { methods: ["ALL"] });
+  return { paths: paths as OwnRoutes["paths"], components: components as OwnRoutes["components"] };
 }
 
 function validationSummary(error: unknown): string {
