@@ -45,6 +45,7 @@ export const commands: Record<string, Command> = {
         return -1;
       } catch (e) {
         if (e instanceof ConfigError) log.error("invalid configuration", { errors: e.issues });
+        else if (isGatewayError(e)) log.error("not started", { code: e.code, reason: e.message });
         return reportError("serve", e);
       }
     },
