@@ -77,7 +77,7 @@ export const commands: Record<string, Command> = {
     options: configOpt,
     async run(values) {
       try {
-        const gw = await Gateway.start({ configPath: configPathOrFail(values), env, log: new Logger("warn") });
+        const gw = await Gateway.start({ configPath: configPathOrFail(values), env, role: "manage", log: new Logger("warn") });
         const r = await rekey(gw.store, gw.keyring);
         await gw.close();
         process.stdout.write(`rekey: ${r.resealed} of ${r.scanned} sealed value(s) re-sealed with key ${gw.keyring.currentKid}\n`);

@@ -16,7 +16,7 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 async function withGateway<T>(values: Values, fn: (gw: Gateway) => Promise<T>): Promise<T> {
   const path = locateConfig(typeof values.config === "string" ? values.config : undefined, env).path;
   // logs go to stderr: stdout carries only the command's output (a token, a URL, a table)
-  const gw = await Gateway.start({ configPath: path, env, log: new Logger("warn", {}, (line) => process.stderr.write(`${line}\n`)) });
+  const gw = await Gateway.start({ configPath: path, env, role: "manage", log: new Logger("warn", {}, (line) => process.stderr.write(`${line}\n`)) });
   try {
     return await fn(gw);
   } finally {

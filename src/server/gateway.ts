@@ -3,6 +3,7 @@
  * reload pipeline (read → validate → resolve secrets → compile → atomic swap). Features receive this
  * object and take `gw.routes.current()` once per request.
  */
+import { mkdirSync } from "node:fs";
 import { dirname, resolve as resolvePath } from "node:path";
 import type { Server } from "bun";
 import { Logger } from "../core/log.ts";
@@ -11,6 +12,7 @@ import { compileRouteTable } from "../routes/compile.ts";
 import { RouteTableHolder, type OwnRoute, type RouteTable } from "../routes/table.ts";
 import { Registry } from "../metrics/registry.ts";
 import { openStore, type Store } from "../store/index.ts";
+import { acquireStoreLock, type StoreLock } from "../store/lock.ts";
 import { Keyring } from "../crypto/keyring.ts";
 import { loadAppKey, parseAppKey } from "../crypto/appkey.ts";
 import { createMemoryState, type SharedState } from "../state/index.ts";
@@ -32,6 +34,11 @@ export interface GatewayOptions {
   log?: Logger;
   /** in-memory store instead of the configured file (tests) */
   storePath?: string;
+  /**
+   * "serve" (the default): the process that serves, holding the store's lock for its lifetime.
+   * "manage": a management command working beside it — no lock taken.
+   */
+  role?: "serve" | "manage";
 }
 
 /** Keys read once at startup; a reload that changes them logs that a restart is needed. */
@@ -68,6 +75,7 @@ export class Gateway {
     readonly state: SharedState,
     readonly routes: RouteTableHolder,
     private loaded: LoadedConfig,
+    private readonly storeLock: StoreLock | null,
   ) {
     this.authThrottle = new AuthThrottle({ counter: state.rateCounter, audit: store.audit });
     this.oauth = new OAuthService(this);
@@ -83,16 +91,26 @@ export class Gateway {
     Gateway.warnLiterals(log, loaded);
     const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
     const dataDir = storePath === ":memory:" ? resolvePath("./data") : dirname(storePath);
-    const configured = loaded.config.storage.app_key === undefined ? undefined : loaded.secrets.get("storage.app_key");
-    const { key, source } = await loadAppKey({ configured, env: opts.env, dataDir, log });
-    const previous = loaded.config.storage.previous_app_keys.map((_, i) =>
-      parseAppKey(loaded.secrets.get(`storage.previous_app_keys[${i}]`) ?? "", `storage.previous_app_keys[${i}]`),
-    );
-    const keyring = await Keyring.create(key, previous);
-    log.info("app key loaded", { source, kid: keyring.currentKid });
-    const store = openStore({ path: storePath, log, keyring });
-    const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [] });
-    return new Gateway(opts, log, store, keyring, createMemoryState(), new RouteTableHolder(table), loaded);
+    let lock: StoreLock | null = null;
+    if ((opts.role ?? "serve") === "serve" && storePath !== ":memory:") {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      lock = acquireStoreLock(storePath); // before anything is created or read: a second serve stops here
+    }
+    try {
+      const configured = loaded.config.storage.app_key === undefined ? undefined : loaded.secrets.get("storage.app_key");
+      const { key, source } = await loadAppKey({ configured, env: opts.env, dataDir, log });
+      const previous = loaded.config.storage.previous_app_keys.map((_, i) =>
+        parseAppKey(loaded.secrets.get(`storage.previous_app_keys[${i}]`) ?? "", `storage.previous_app_keys[${i}]`),
+      );
+      const keyring = await Keyring.create(key, previous);
+      log.info("app key loaded", { source, kid: keyring.currentKid });
+      const store = openStore({ path: storePath, log, keyring });
+      const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [] });
+      return new Gateway(opts, log, store, keyring, createMemoryState(), new RouteTableHolder(table), loaded, lock);
+    } catch (e) {
+      lock?.release();
+      throw e;
+    }
   }
 
   private static compileInput(l: LoadedConfig) {
@@ -189,6 +207,10 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.requestLog.flush();
-    this.store.close();
+    try {
+      this.store.close();
+    } finally {
+      this.storeLock?.release(); // last: the store is closed before another serve may open it
+    }
   }
 }

@@ -87,18 +87,6 @@ async function bind(gw: Gateway, opts: ServeOptions, servers: Server<unknown>[])
   gw.servers = servers;
   const url = tcp ? new URL(tcp.url.href) : new URL(`http://localhost/`);
   gw.finishStartup(url.href, ownRoutes(app));
-  gw.log.info("listening", {
-    url: tcp ? url.href : `unix:${s.unix_socket}`,
-    ...(tcp && unix ? { unix_socket: s.unix_socket } : {}),
-    port: tcp?.port,
-    config: gw.routes.current().source,
-    public_url: gw.routes.current().publicUrl.href,
-  });
-  // what this process actually runs with (Bun reads the variable at start, so process.env, not opts.env)
-  const fetchLimit = checkFetchConcurrency(process.env);
-  if (fetchLimit.raised) gw.log.info("upstream fetch concurrency", { max_in_flight: fetchLimit.limit });
-  else gw.log.warn("upstream fetch concurrency is Bun's default", { max_in_flight: fetchLimit.limit, hint: MAX_HTTP_REQUESTS_HINT });
-
   let stopping: Promise<void> | null = null;
   const shutdown = (reason = "shutdown"): Promise<void> => {
     stopping ??= (async () => {
@@ -129,5 +117,17 @@ async function bind(gw: Gateway, opts: ServeOptions, servers: Server<unknown>[])
         void shutdown(sig).then(() => process.exit(0));
       });
   }
+  // said once the signals are handled: whoever waits for this line may signal the process at once
+  gw.log.info("listening", {
+    url: tcp ? url.href : `unix:${s.unix_socket}`,
+    ...(tcp && unix ? { unix_socket: s.unix_socket } : {}),
+    port: tcp?.port,
+    config: gw.routes.current().source,
+    public_url: gw.routes.current().publicUrl.href,
+  });
+  // what this process actually runs with (Bun reads the variable at start, so process.env, not opts.env)
+  const fetchLimit = checkFetchConcurrency(process.env);
+  if (fetchLimit.raised) gw.log.info("upstream fetch concurrency", { max_in_flight: fetchLimit.limit });
+  else gw.log.warn("upstream fetch concurrency is Bun's default", { max_in_flight: fetchLimit.limit, hint: MAX_HTTP_REQUESTS_HINT });
   return { gw, app, server, servers, url, shutdown };
 }
