@@ -8,6 +8,8 @@ import type { Config } from "./schema.ts";
 import { createSecretResolver } from "../secrets/resolve.ts";
 import { applyGithubEnv } from "../github/env.ts";
 import type { Logger } from "../core/log.ts";
+import { resolveConfigPaths } from "./paths.ts";
+import { dirname } from "node:path";
 
 export interface LoadedConfig {
   source: ConfigSource;
@@ -19,8 +21,10 @@ export interface LoadedConfig {
 
 export async function loadConfig(path: string | null, env: Record<string, string | undefined>, log?: Logger): Promise<LoadedConfig> {
   const source = readConfigSource(path);
-  const config = applyGithubEnv(parseConfig(source.text), env);
-  const resolver = createSecretResolver(config.secrets, { env, log });
+  // relative paths in the file mean "next to the file"; the embedded example has no file: the current directory
+  const baseDir = source.path === null ? process.cwd() : dirname(source.path);
+  const config = resolveConfigPaths(applyGithubEnv(parseConfig(source.text), env), baseDir);
+  const resolver = createSecretResolver(config.secrets, { env, log, baseDir });
   const { values, literalPaths } = await resolveConfigSecrets(config, resolver);
   return { source, config, secrets: values, literalPaths };
 }

@@ -22,7 +22,7 @@ export const ERROR_CODES = [
   "invalid_client", "invalid_client_metadata", "invalid_grant", "invalid_redirect_uri", "invalid_target",
   "unsupported_grant_type",
   // start-up and operator errors (serve and the management commands): the process refuses, nothing is served
-  "address_in_use", "listen_failed", "store_locked",
+  "address_in_use", "listen_failed", "store_locked", "store_not_found", "app_key_not_found",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

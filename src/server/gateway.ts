@@ -3,7 +3,7 @@
  * reload pipeline (read → validate → resolve secrets → compile → atomic swap). Features receive this
  * object and take `gw.routes.current()` once per request.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve as resolvePath } from "node:path";
 import type { Server } from "bun";
 import { Logger } from "../core/log.ts";
@@ -14,7 +14,8 @@ import { Registry } from "../metrics/registry.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { acquireStoreLock, type StoreLock } from "../store/lock.ts";
 import { Keyring } from "../crypto/keyring.ts";
-import { loadAppKey, parseAppKey } from "../crypto/appkey.ts";
+import { appKeyPath, findAppKey, generateAppKey, parseAppKey } from "../crypto/appkey.ts";
+import { GatewayError } from "../core/errors.ts";
 import { createMemoryState, type SharedState } from "../state/index.ts";
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "./requestlog.ts";
@@ -91,20 +92,36 @@ export class Gateway {
     Gateway.warnLiterals(log, loaded);
     const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
     const dataDir = storePath === ":memory:" ? resolvePath("./data") : dirname(storePath);
+    const serving = (opts.role ?? "serve") === "serve";
+    const where = loaded.source.path ?? "the embedded example config";
     let lock: StoreLock | null = null;
-    if ((opts.role ?? "serve") === "serve" && storePath !== ":memory:") {
+    if (serving && storePath !== ":memory:") {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       lock = acquireStoreLock(storePath); // before anything is created or read: a second serve stops here
+    } else if (!serving && storePath !== ":memory:" && !existsSync(storePath)) {
+      throw new GatewayError(
+        "store_not_found",
+        `no store at ${storePath} (storage.path of ${where}; a relative path is taken from the config file's directory). Management commands use the store of the server and never create one: pass the server's config with --config or $HUBGATE_CONFIG, or start \`hubgate serve\` with this config first`,
+        500,
+      );
     }
     try {
       const configured = loaded.config.storage.app_key === undefined ? undefined : loaded.secrets.get("storage.app_key");
-      const { key, source } = await loadAppKey({ configured, env: opts.env, dataDir, log });
+      const sources = { configured, env: opts.env, dataDir, log };
+      const found = findAppKey(sources);
+      if (!found && !serving)
+        throw new GatewayError(
+          "app_key_not_found",
+          `no app key: storage.app_key is not set in ${where}, $HUBGATE_APP_KEY is empty and ${appKeyPath(dataDir)} does not exist. Management commands use the server's key and never generate one: give this command the key the server uses`,
+          500,
+        );
+      const { key, source } = found ?? generateAppKey(dataDir, log);
       const previous = loaded.config.storage.previous_app_keys.map((_, i) =>
         parseAppKey(loaded.secrets.get(`storage.previous_app_keys[${i}]`) ?? "", `storage.previous_app_keys[${i}]`),
       );
       const keyring = await Keyring.create(key, previous);
       log.info("app key loaded", { source, kid: keyring.currentKid });
-      const store = openStore({ path: storePath, log, keyring });
+      const store = openStore({ path: storePath, log, keyring, create: serving });
       const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [] });
       return new Gateway(opts, log, store, keyring, createMemoryState(), new RouteTableHolder(table), loaded, lock);
     } catch (e) {

@@ -36,8 +36,8 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(opts: { path: string; log: Logger; keyring: Keyring }): Store {
-  const db = openDatabase(opts.path, opts.log);
+export function openStore(opts: { path: string; log: Logger; keyring: Keyring; create?: boolean }): Store {
+  const db = openDatabase(opts.path, opts.log, undefined, { create: opts.create });
   let closed = false;
   const meta: MetaRepo = {
     get: (key) => db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?").get(key)?.value ?? null,
