@@ -1,5 +1,5 @@
 /** Subcommands. Each parses its own flags (node:util parseArgs) and returns an exit code. */
-import { locateConfig, loadConfig, formatIssues, ConfigError } from "../config/index.ts";
+import { locateConfig, loadConfig, formatIssues, ConfigError, storeSecrets } from "../config/index.ts";
 import { serve } from "../server/serve.ts";
 import { Logger } from "../core/log.ts";
 import { Gateway } from "../server/gateway.ts";
@@ -77,7 +77,7 @@ export const commands: Record<string, Command> = {
     options: configOpt,
     async run(values) {
       try {
-        const gw = await Gateway.start({ configPath: configPathOrFail(values), env, role: "manage", log: new Logger("warn") });
+        const gw = await Gateway.start({ configPath: configPathOrFail(values), env, role: "manage", secrets: storeSecrets, log: new Logger("warn") });
         const r = await rekey(gw.store, gw.keyring);
         await gw.close();
         process.stdout.write(`rekey: ${r.resealed} of ${r.scanned} sealed value(s) re-sealed with key ${gw.keyring.currentKid}\n`);

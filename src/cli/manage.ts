@@ -4,7 +4,7 @@
  */
 import { Gateway } from "../server/gateway.ts";
 import { Logger } from "../core/log.ts";
-import { locateConfig } from "../config/index.ts";
+import { connectionSecrets, locateConfig, storeSecrets, type SecretFilter } from "../config/index.ts";
 import { durationMs, DURATION_PATTERN } from "../config/types.ts";
 import { createApiToken, revokeApiToken, SCOPES, tokenView } from "../tokens/service.ts";
 import type { TokenEnv } from "../crypto/apitoken.ts";
@@ -13,10 +13,14 @@ type Values = Record<string, string | boolean | (string | boolean)[] | undefined
 const env = process.env as Record<string, string | undefined>;
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
-async function withGateway<T>(values: Values, fn: (gw: Gateway) => Promise<T>): Promise<T> {
+/**
+ * The gateway of a management command: the server's store (which must exist; no lock is taken, the
+ * server may be running) and only the secrets the command uses — by default the store's keys.
+ */
+async function withGateway<T>(values: Values, fn: (gw: Gateway) => Promise<T>, secrets: SecretFilter = storeSecrets): Promise<T> {
   const path = locateConfig(typeof values.config === "string" ? values.config : undefined, env).path;
   // logs go to stderr: stdout carries only the command's output (a token, a URL, a table)
-  const gw = await Gateway.start({ configPath: path, env, role: "manage", log: new Logger("warn", {}, (line) => process.stderr.write(`${line}\n`)) });
+  const gw = await Gateway.start({ configPath: path, env, role: "manage", secrets, log: new Logger("warn", {}, (line) => process.stderr.write(`${line}\n`)) });
   try {
     return await fn(gw);
   } finally {
@@ -94,11 +98,16 @@ export async function connectionsCommand(values: Values): Promise<number> {
 export async function disconnectCommand(values: Values, positionals: string[]): Promise<number> {
   const [name] = positionals;
   if (!name) throw new Error("disconnect needs a connection name");
-  return withGateway(values, async (gw) => {
-    const r = await gw.oauth.disconnect(name, "cli");
-    out(`${name}: ${r.deleted ? "grant deleted" : "was not connected"}${r.revoked ? ", revoked at the provider" : ""}`);
-    return 0;
-  });
+  // the connection's client secret authenticates the revocation at the provider
+  return withGateway(
+    values,
+    async (gw) => {
+      const r = await gw.oauth.disconnect(name, "cli");
+      out(`${name}: ${r.deleted ? "grant deleted" : "was not connected"}${r.revoked ? ", revoked at the provider" : ""}`);
+      return 0;
+    },
+    connectionSecrets(name),
+  );
 }
 
 export async function logsCommand(values: Values): Promise<number> {

@@ -31,7 +31,7 @@ export interface McpToolRoute {
   readonly inputSchema: Readonly<Record<string, unknown>>;
 }
 
-export function compileEndpoints(config: Config, secrets: SecretValues): Map<string, EndpointRoute> {
+export function compileEndpoints(config: Config, secrets: SecretValues, skipped: ReadonlySet<string> = new Set()): Map<string, EndpointRoute> {
   const out = new Map<string, EndpointRoute>();
   config.projects.forEach((p, i) => {
     p.endpoints.forEach((e, j) => {
@@ -39,6 +39,7 @@ export function compileEndpoints(config: Config, secrets: SecretValues): Map<str
       for (const name of Object.keys(e.headers)) {
         const path = `projects[${i}].endpoints[${j}].headers.${tomlKey(name)}`;
         const v = secrets.get(path);
+        if (v === undefined && skipped.has(path)) continue; // a management command, which proxies nothing
         if (v === undefined) throw new Error(`internal: secret for ${path} was not resolved`);
         headers[name.toLowerCase()] = v;
       }

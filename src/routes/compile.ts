@@ -19,6 +19,8 @@ export interface CompileInput {
   own: readonly OwnRoute[];
   /** the address actually bound, used for the default public URL */
   boundUrl?: string;
+  /** secret slots left unresolved on purpose (a management command): what needs them is left out */
+  skipped?: ReadonlySet<string>;
 }
 
 export function compileRouteTable(input: CompileInput): RouteTable {
@@ -35,9 +37,9 @@ export function compileRouteTable(input: CompileInput): RouteTable {
     secrets: input.secrets,
     publicUrl,
     own: input.own,
-    endpoints: compileEndpoints(config, input.secrets),
+    endpoints: compileEndpoints(config, input.secrets, input.skipped),
     projects: new Set(config.projects.map((p) => p.id)),
-    apiTokens: compileConfigTokens(config, input.secrets),
+    apiTokens: compileConfigTokens(config, input.secrets, input.skipped),
     github: compileGithub(config, input.secrets),
     connections: compileConnections(config, input.secrets),
     mcpUpstreams: compileMcpUpstreams(config),

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve as resolvePath } from "node:path";
 import type { Server } from "bun";
 import { Logger } from "../core/log.ts";
-import { loadConfig, formatIssues, ConfigError, type LoadedConfig, type ConfigIssue } from "../config/index.ts";
+import { loadConfig, formatIssues, ConfigError, type LoadedConfig, type ConfigIssue, type SecretFilter } from "../config/index.ts";
 import { compileRouteTable } from "../routes/compile.ts";
 import { RouteTableHolder, type OwnRoute, type RouteTable } from "../routes/table.ts";
 import { Registry } from "../metrics/registry.ts";
@@ -40,6 +40,8 @@ export interface GatewayOptions {
    * "manage": a management command working beside it — no lock taken.
    */
   role?: "serve" | "manage";
+  /** resolve only these secret references (a management command); default every one */
+  secrets?: SecretFilter;
 }
 
 /** Keys read once at startup; a reload that changes them logs that a restart is needed. */
@@ -87,7 +89,7 @@ export class Gateway {
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const log = opts.log ?? new Logger("info");
-    const loaded = await loadConfig(opts.configPath, opts.env, log);
+    const loaded = await loadConfig(opts.configPath, opts.env, log, { secrets: opts.secrets });
     log.setLevel(loaded.config.logging.level);
     Gateway.warnLiterals(log, loaded);
     const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
@@ -131,7 +133,7 @@ export class Gateway {
   }
 
   private static compileInput(l: LoadedConfig) {
-    return { config: l.config, secrets: l.secrets, text: l.source.text, source: l.source.path ?? "embedded" };
+    return { config: l.config, secrets: l.secrets, skipped: l.skipped, text: l.source.text, source: l.source.path ?? "embedded" };
   }
 
   private static warnLiterals(log: Logger, l: LoadedConfig): void {
@@ -184,7 +186,7 @@ export class Gateway {
     const counter = this.metrics.counter("hubgate_config_reloads_total", "Config reloads by result");
     this.reloads.lastAt = Date.now();
     try {
-      const loaded = await loadConfig(this.opts.configPath, this.opts.env, this.log);
+      const loaded = await loadConfig(this.opts.configPath, this.opts.env, this.log, { secrets: this.opts.secrets });
       const prev = this.routes.current();
       const next = compileRouteTable({ ...Gateway.compileInput(loaded), version: prev.version + 1, own: this.own, boundUrl: this.boundUrl });
       this.warnRestartKeys(prev, next);

@@ -87,3 +87,54 @@ describe("only serve creates a store or an app key", () => {
     }
   });
 });
+
+describe("a management command resolves only the secrets it uses", () => {
+  const SERVER_ENV = {
+    GITHUB_OAUTH_CLIENT_SECRET: "oauth-client-secret",
+    GH_PAT_BOT: "ghp_0123456789abcdefghij0123456789abcdef",
+    ADMIN_TOKEN: "a-long-admin-token-for-the-test",
+    UPSTREAM_KEY: "static-header-value",
+  };
+  const config = () =>
+    writeConfig(`[admin]
+token = "env:ADMIN_TOKEN"
+[github]
+enabled = false
+[[github.identities]]
+id = "bot"
+token = "env:GH_PAT_BOT"
+[[oauth_connections]]
+name = "github"
+preset = "github"
+client_id = "Ov23liABCDEF"
+client_secret = "env:GITHUB_OAUTH_CLIENT_SECRET"
+[[projects]]
+id = "p"
+[[projects.endpoints]]
+slug = "e"
+upstream_url = "https://api.example.com"
+headers = { "X-Key" = "env:UPSTREAM_KEY" }
+`);
+
+  test("token, logs, audit, connections and connect work in a shell without the server's upstream secrets; disconnect needs only its connection's", async () => {
+    const { path } = config();
+    const child = await spawnServe(path, { env: SERVER_ENV });
+    try {
+      for (const args of [["token", "create", "--project", "p", "--name", "ops"], ["token", "list"], ["logs"], ["audit"], ["connections"], ["connect", "github"]]) {
+        const r = await runCli([...args, "--config", path]); // no GITHUB_OAUTH_CLIENT_SECRET, GH_PAT_BOT, ADMIN_TOKEN, UPSTREAM_KEY
+        expect({ args, code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ args, code: 0, stderr: "" });
+      }
+      const d = await runCli(["disconnect", "github", "--config", path]);
+      expect(d.code).toBe(1);
+      expect(d.stderr).toContain("oauth_connections[0].client_secret");
+      expect(d.stderr).toContain("GITHUB_OAUTH_CLIENT_SECRET");
+      expect(d.stderr).not.toContain("GH_PAT_BOT");
+      expect(d.stderr).not.toContain("ADMIN_TOKEN");
+      const ok = await runCli(["disconnect", "github", "--config", path], { env: { GITHUB_OAUTH_CLIENT_SECRET: "oauth-client-secret" } });
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain("github: was not connected");
+    } finally {
+      expect(await child.stop()).toBe(0);
+    }
+  });
+});
