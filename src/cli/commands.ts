@@ -34,14 +34,16 @@ function reportError(cmd: string, e: unknown): number {
 
 export const commands: Record<string, Command> = {
   serve: {
-    summary: "run the gateway (default config ./gateway.toml or $HUBGATE_CONFIG; the embedded example when neither exists)",
-    options: configOpt,
+    summary:
+      "run the gateway (default config ./gateway.toml or $HUBGATE_CONFIG; the embedded example when neither exists); " +
+      "--drop-unreadable-secrets: delete the stored secrets sealed with app keys that are not configured instead of refusing to start",
+    options: { ...configOpt, "drop-unreadable-secrets": { type: "boolean" } },
     async run(values) {
       const log = new Logger("info");
       const path = configPathOrFail(values);
       if (path === null) log.warn("no gateway.toml found; running on the embedded example config", { hint: "pass --config or set HUBGATE_CONFIG" });
       try {
-        await serve({ configPath: path, env, log });
+        await serve({ configPath: path, env, log, dropUnreadableSecrets: values["drop-unreadable-secrets"] === true });
         return -1;
       } catch (e) {
         if (e instanceof ConfigError) log.error("invalid configuration", { errors: e.issues });

@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   "unsupported_grant_type",
   // start-up and operator errors (serve and the management commands): the process refuses, nothing is served
   "address_in_use", "listen_failed", "store_locked", "store_not_found", "app_key_not_found",
+  "app_key_mismatch",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

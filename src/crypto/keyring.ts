@@ -37,6 +37,11 @@ export class Keyring {
     return new Keyring(await kidOf(current), keys);
   }
 
+  /** The key id of a key: what its envelopes carry. */
+  static idOf(key: Uint8Array): Promise<string> {
+    return kidOf(key);
+  }
+
   get kids(): string[] {
     return [...this.keys.keys()];
   }

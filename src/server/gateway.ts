@@ -12,6 +12,9 @@ import { compileRouteTable } from "../routes/compile.ts";
 import { RouteTableHolder, type OwnRoute, type RouteTable } from "../routes/table.ts";
 import { Registry } from "../metrics/registry.ts";
 import { openStore, type Store } from "../store/index.ts";
+import { openDatabase } from "../store/sqlite.ts";
+import { dropSealedWith, sealedKids } from "../store/sealed.ts";
+import type { Database } from "bun:sqlite";
 import { acquireStoreLock, type StoreLock } from "../store/lock.ts";
 import { Keyring } from "../crypto/keyring.ts";
 import { appKeyPath, findAppKey, generateAppKey, parseAppKey } from "../crypto/appkey.ts";
@@ -42,6 +45,8 @@ export interface GatewayOptions {
   role?: "serve" | "manage";
   /** resolve only these secret references (a management command); default every one */
   secrets?: SecretFilter;
+  /** serve: delete the secrets sealed with app keys that are not configured (audited) instead of refusing to start */
+  dropUnreadableSecrets?: boolean;
 }
 
 /** Keys read once at startup; a reload that changes them logs that a restart is needed. */
@@ -107,29 +112,79 @@ export class Gateway {
         500,
       );
     }
+    let db: Database | null = null;
     try {
-      const configured = loaded.config.storage.app_key === undefined ? undefined : loaded.secrets.get("storage.app_key");
-      const sources = { configured, env: opts.env, dataDir, log };
-      const found = findAppKey(sources);
-      if (!found && !serving)
-        throw new GatewayError(
-          "app_key_not_found",
-          `no app key: storage.app_key is not set in ${where}, $HUBGATE_APP_KEY is empty and ${appKeyPath(dataDir)} does not exist. Management commands use the server's key and never generate one: give this command the key the server uses`,
-          500,
-        );
-      const { key, source } = found ?? generateAppKey(dataDir, log);
-      const previous = loaded.config.storage.previous_app_keys.map((_, i) =>
-        parseAppKey(loaded.secrets.get(`storage.previous_app_keys[${i}]`) ?? "", `storage.previous_app_keys[${i}]`),
-      );
-      const keyring = await Keyring.create(key, previous);
-      log.info("app key loaded", { source, kid: keyring.currentKid });
-      const store = openStore({ path: storePath, log, keyring, create: serving });
+      db = openDatabase(storePath, log, undefined, { create: serving });
+      const { keyring, dropped } = await Gateway.keyringFor(loaded, db, { env: opts.env, log, dataDir, serving, drop: opts.dropUnreadableSecrets ?? false, where });
+      const store = openStore({ path: storePath, log, keyring, db });
+      if (dropped) store.audit.append({ kind: "store.secrets_dropped", actor: "cli", detail: dropped });
       const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [] });
       return new Gateway(opts, log, store, keyring, createMemoryState(), new RouteTableHolder(table), loaded, lock);
     } catch (e) {
+      db?.close();
       lock?.release();
       throw e;
     }
+  }
+
+  /**
+   * The keyring, checked against what the store holds sealed. `serve` refuses to start while a sealed
+   * value's key id is not configured — or, told to, drops those values — and generates a key only for
+   * a store that holds nothing sealed; a management command never generates one and only warns (its
+   * `connections` shows such grants as unreadable).
+   */
+  private static async keyringFor(
+    loaded: LoadedConfig,
+    db: Database,
+    c: { env: Record<string, string | undefined>; log: Logger; dataDir: string; serving: boolean; drop: boolean; where: string },
+  ): Promise<{ keyring: Keyring; dropped: { kids: string[]; rows: Record<string, number>; grants: string[] } | null }> {
+    const configured = loaded.config.storage.app_key === undefined ? undefined : loaded.secrets.get("storage.app_key");
+    const found = findAppKey({ configured, env: c.env, dataDir: c.dataDir, log: c.log });
+    const keyFile = appKeyPath(c.dataDir);
+    if (!found && !c.serving)
+      throw new GatewayError(
+        "app_key_not_found",
+        `no app key: storage.app_key is not set in ${c.where}, $HUBGATE_APP_KEY is empty and ${keyFile} does not exist. Management commands use the server's key and never generate one: give this command the key the server uses`,
+        500,
+      );
+    const previous = loaded.config.storage.previous_app_keys.map((_, i) =>
+      parseAppKey(loaded.secrets.get(`storage.previous_app_keys[${i}]`) ?? "", `storage.previous_app_keys[${i}]`),
+    );
+    const currentKid = found ? await Keyring.idOf(found.key) : null;
+    const known = new Set([...(currentKid ? [currentKid] : []), ...(await Promise.all(previous.map((k) => Keyring.idOf(k))))]);
+    const sealed = sealedKids(db);
+    const missing = [...sealed.keys()].filter((kid) => !known.has(kid)).sort();
+    const describe = (kids: string[]) =>
+      kids.map((kid) => `${kid} (${sealed.get(kid)!.values} value(s) in ${sealed.get(kid)!.columns.join(", ")})`).join("; ");
+    let dropped = null;
+    if (missing.length && !c.serving) c.log.warn("the store holds secrets sealed with app keys this command was not given; they cannot be read", { kids: missing });
+    if (missing.length && c.serving) {
+      const current = found ? `this server's key is ${currentKid} (${found.source === "config" ? "storage.app_key" : found.source === "env" ? "$HUBGATE_APP_KEY" : found.path})` : `no app key is configured (storage.app_key, $HUBGATE_APP_KEY) and ${keyFile} does not exist — was it deleted? A new key is never generated for a store that holds sealed secrets`;
+      if (!c.drop)
+        throw new GatewayError(
+          "app_key_mismatch",
+          `the store holds secrets sealed with app key id(s) that are not configured: ${describe(missing)}; ${current}. ` +
+            `Configure the key(s) with those id(s): restore ${found ? "the old key and list it in storage.previous_app_keys (then `hubgate rekey` re-seals with the current key)" : `${keyFile}, or set storage.app_key / $HUBGATE_APP_KEY to it`}. ` +
+            "Or start with --drop-unreadable-secrets to delete those secrets (the connections they belong to must then be connected again).",
+          500,
+        );
+      dropped = { kids: missing, ...dropSealedWith(db, missing) };
+      c.log.warn("dropped the secrets sealed with app keys that are not configured (--drop-unreadable-secrets)", dropped);
+    }
+    let key = found;
+    if (!key) {
+      // only a store that holds nothing sealed gets a new key (what is left is readable by previous keys only)
+      if (sealedKids(db).size)
+        throw new GatewayError(
+          "app_key_not_found",
+          `no app key is configured (storage.app_key, $HUBGATE_APP_KEY) and ${keyFile} does not exist, but the store holds secrets sealed with storage.previous_app_keys; set the current key`,
+          500,
+        );
+      key = generateAppKey(c.dataDir, c.log);
+    }
+    const keyring = await Keyring.create(key.key, previous);
+    c.log.info("app key loaded", { source: key.source, kid: keyring.currentKid });
+    return { keyring, dropped };
   }
 
   private static compileInput(l: LoadedConfig) {
