@@ -118,7 +118,12 @@ Object.assign(commands, {
   },
   connect: { summary: "print a one-time URL that connects an OAuth connection (open it in a browser)", options: configOpt, positionals: true, run: managed("connect", connectCommand) },
   connections: { summary: "list OAuth connections: status, expiry, scopes, last refresh", options: configOpt, run: managed("connections", (v) => connectionsCommand(v)) },
-  disconnect: { summary: "revoke (where the provider supports it) and delete an OAuth grant", options: configOpt, positionals: true, run: managed("disconnect", disconnectCommand) },
+  disconnect: {
+    summary: "revoke (where the provider supports it) and delete an OAuth grant; disconnect --force NAME deletes it without contacting the provider (a grant that cannot be unsealed)",
+    options: { ...configOpt, force: { type: "boolean" } },
+    positionals: true,
+    run: managed("disconnect", disconnectCommand),
+  },
   logs: {
     summary: "proxied-request log: logs [--project P] [--limit N] [--follow]",
     options: { ...configOpt, project: { type: "string" }, limit: { type: "string" }, follow: { type: "boolean", short: "f" } },

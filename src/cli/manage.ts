@@ -89,8 +89,8 @@ export async function connectCommand(values: Values, positionals: string[]): Pro
 export async function connectionsCommand(values: Values): Promise<number> {
   return withGateway(values, async (gw) => {
     out(["NAME", "PRESET", "STATUS", "EXPIRES", "SCOPES", "LAST REFRESH", "ERROR"].join("\t"));
-    for (const c of gw.oauth.status())
-      out([c.name, c.preset ?? "-", c.status, when(c.expiresAt ?? null), (c.scopes ?? []).join(",") || "-", when(c.refreshedAt ?? null), c.lastError ?? "-"].join("\t"));
+    for (const c of await gw.oauth.status())
+      out([c.name, c.preset ?? "-", c.status, when(c.expiresAt ?? null), (c.scopes ?? []).join(",") || "-", when(c.refreshedAt ?? null), c.reason ?? c.lastError ?? "-"].join("\t"));
     return 0;
   });
 }
@@ -98,15 +98,17 @@ export async function connectionsCommand(values: Values): Promise<number> {
 export async function disconnectCommand(values: Values, positionals: string[]): Promise<number> {
   const [name] = positionals;
   if (!name) throw new Error("disconnect needs a connection name");
-  // the connection's client secret authenticates the revocation at the provider
+  const force = values.force === true;
+  // the connection's client secret authenticates the revocation at the provider; --force contacts no provider
   return withGateway(
     values,
     async (gw) => {
-      const r = await gw.oauth.disconnect(name, "cli");
-      out(`${name}: ${r.deleted ? "grant deleted" : "was not connected"}${r.revoked ? ", revoked at the provider" : ""}`);
+      const r = await gw.oauth.disconnect(name, "cli", { force });
+      const how = r.revoked ? ", revoked at the provider" : force && r.deleted ? `, not revoked at the provider (--force${r.unreadable ? "; it could not be unsealed" : ""})` : "";
+      out(`${name}: ${r.deleted ? "grant deleted" : "was not connected"}${how}`);
       return 0;
     },
-    connectionSecrets(name),
+    force ? storeSecrets : connectionSecrets(name),
   );
 }
 

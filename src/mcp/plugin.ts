@@ -111,6 +111,6 @@ export function mcpPlugin(gw: Gateway) {
         }),
       { parse: "none", detail: detail("RFC 7009 revocation") },
     )
-    .all("/mcp", ({ request }) => proxy.handle(request, ""), { parse: "none", detail: detail("The default MCP server (Streamable HTTP)") })
-    .all("/mcp/:name", ({ request, params }) => proxy.handle(request, params.name), { parse: "none", detail: detail("A declared MCP server (Streamable HTTP)") });
+    .all("/mcp", ({ request, set }) => proxy.handle(request, "", String(set.headers["x-request-id"] ?? "")), { parse: "none", detail: detail("The default MCP server (Streamable HTTP)") })
+    .all("/mcp/:name", ({ request, params, set }) => proxy.handle(request, params.name, String(set.headers["x-request-id"] ?? "")), { parse: "none", detail: detail("A declared MCP server (Streamable HTTP)") });
 }

@@ -16,7 +16,7 @@ import { openDatabase } from "../store/sqlite.ts";
 import { dropSealedWith, sealedKids } from "../store/sealed.ts";
 import type { Database } from "bun:sqlite";
 import { acquireStoreLock, type StoreLock } from "../store/lock.ts";
-import { Keyring } from "../crypto/keyring.ts";
+import { Keyring, type UnsealFailure } from "../crypto/keyring.ts";
 import { appKeyPath, findAppKey, generateAppKey, parseAppKey } from "../crypto/appkey.ts";
 import { GatewayError } from "../core/errors.ts";
 import { createMemoryState, type SharedState } from "../state/index.ts";
@@ -51,6 +51,18 @@ export interface GatewayOptions {
 
 /** Keys read once at startup; a reload that changes them logs that a restart is needed. */
 const RESTART_KEYS = ["server.host", "server.port", "server.unix_socket", "server.tls_cert", "server.tls_key", "storage.path", "storage.app_key"];
+
+/**
+ * Every stored secret that cannot be opened is logged at error level: where it is (table and column;
+ * the row too for grants and sealed key-values, whose keys are names, not credentials), the key id
+ * it names and why — never a value.
+ */
+function logUnsealFailure(log: Logger, f: UnsealFailure): void {
+  const colon = f.aad.indexOf(":");
+  const where = f.aad.slice(0, colon);
+  const row = where.startsWith("oauth_grants.") || where.startsWith("sealed_kv.") ? f.aad.slice(colon + 1) : undefined;
+  log.error("a stored secret cannot be unsealed", { where, ...(row === undefined ? {} : { row }), kid: f.kid, reason: f.reason });
+}
 
 export class Gateway {
   readonly startedAt = Date.now();
@@ -182,7 +194,7 @@ export class Gateway {
         );
       key = generateAppKey(c.dataDir, c.log);
     }
-    const keyring = await Keyring.create(key.key, previous);
+    const keyring = await Keyring.create(key.key, previous, (f) => logUnsealFailure(c.log, f));
     c.log.info("app key loaded", { source: key.source, kid: keyring.currentKid });
     return { keyring, dropped };
   }

@@ -61,7 +61,11 @@ export class Pipeline {
 
   /** Any error as the one JSON error shape; an unexpected one is logged (never its request's secrets) and becomes a 500. */
   errorResponse(error: unknown, requestId: string, request: Request): Response {
-    if (error instanceof GatewayError) return error.toResponse(requestId);
+    if (error instanceof GatewayError) {
+      // the keyring logged where and why; this line ties the failure to the request
+      if (error.code === "unseal_failed") this.gw.log.error("request failed: a stored secret cannot be unsealed", { request_id: requestId, method: request.method, path: pathOf(request.url), reason: error.message });
+      return error.toResponse(requestId);
+    }
     this.gw.log.error("unhandled error", { request_id: requestId, method: request.method, err: error });
     return Errors.internal().toResponse(requestId);
   }
