@@ -80,8 +80,13 @@ export const commands: Record<string, Command> = {
     async run(values) {
       try {
         const gw = await Gateway.start({ configPath: configPathOrFail(values), env, role: "manage", secrets: storeSecrets, log: new Logger("warn") });
-        const r = await rekey(gw.store, gw.keyring);
-        await gw.close();
+        let r;
+        try {
+          gw.assertServerKey("rekey");
+          r = await rekey(gw.store, gw.keyring);
+        } finally {
+          await gw.close();
+        }
         process.stdout.write(`rekey: ${r.resealed} of ${r.scanned} sealed value(s) re-sealed with key ${gw.keyring.currentKid}\n`);
         return 0;
       } catch (e) {

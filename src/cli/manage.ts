@@ -79,6 +79,7 @@ export async function connectCommand(values: Values, positionals: string[]): Pro
   const [name] = positionals;
   if (!name) throw new Error("connect needs a connection name (see `hubgate connections`)");
   return withGateway(values, async (gw) => {
+    gw.assertServerKey("connect"); // the link's PKCE verifier is sealed for the server to open
     const { url, expiresAt } = await gw.oauth.startConnect(name, "cli");
     out(url);
     process.stderr.write(`open this URL in a browser within 10 minutes (until ${when(expiresAt)}); it works once, on the running gateway\n`);

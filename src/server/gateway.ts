@@ -49,6 +49,9 @@ export interface GatewayOptions {
   dropUnreadableSecrets?: boolean;
 }
 
+/** meta key: the id of the app key `serve` last started with */
+const SERVING_KID = "serve.app_key_kid";
+
 /** Keys read once at startup; a reload that changes them logs that a restart is needed. */
 const RESTART_KEYS = ["server.host", "server.port", "server.unix_socket", "server.tls_cert", "server.tls_key", "storage.path", "storage.app_key"];
 
@@ -130,6 +133,8 @@ export class Gateway {
       const { keyring, dropped } = await Gateway.keyringFor(loaded, db, { env: opts.env, log, dataDir, serving, drop: opts.dropUnreadableSecrets ?? false, where });
       const store = openStore({ path: storePath, log, keyring, db });
       if (dropped) store.audit.append({ kind: "store.secrets_dropped", actor: "cli", detail: dropped });
+      // what a management command must seal with (see assertServerKey)
+      if (serving) store.meta.set(SERVING_KID, keyring.currentKid);
       const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [] });
       return new Gateway(opts, log, store, keyring, createMemoryState(), new RouteTableHolder(table), loaded, lock);
     } catch (e) {
@@ -228,6 +233,20 @@ export class Gateway {
    */
   holdOpen(request: Request, response: Response): void {
     if ((response.headers.get("content-type") ?? "").toLowerCase().startsWith("text/event-stream")) for (const s of this.servers) s.timeout(request, 0);
+  }
+
+  /**
+   * A management command that seals (connect, rekey) must seal with the key the server runs with, or
+   * the server cannot read what it writes: refuses when its key is not the one `serve` last started with.
+   */
+  assertServerKey(command: string): void {
+    const serving = this.store.meta.get(SERVING_KID);
+    if (serving !== null && serving !== this.keyring.currentKid)
+      throw new GatewayError(
+        "app_key_mismatch",
+        `${command} would seal with app key ${this.keyring.currentKid}, but the server last started with key ${serving}, which could not read it. Give this command the server's key (its storage.app_key or $HUBGATE_APP_KEY); to rotate keys, restart the server with the new one first`,
+        500,
+      );
   }
 
   get config() {

@@ -130,3 +130,28 @@ describe("serve and the app key", () => {
     }
   });
 });
+
+describe("management commands and the server's key", () => {
+  test("connect and rekey refuse to seal with a key that is not the server's; nothing is written", async () => {
+    const s = await seeded(APP_KEY);
+    const child = await spawnServe(s.path, { env: ENV });
+    try {
+      const otherKid = await Keyring.idOf(Buffer.from(OTHER_KEY, "base64"));
+      const env = { HUBGATE_APP_KEY: OTHER_KEY };
+      for (const args of [["connect", "github"], ["rekey"]]) {
+        const r = await runCli([...args, "--config", s.path], { env });
+        expect({ args, code: r.code }).toEqual({ args, code: 1 });
+        expect(r.stderr).toContain(`would seal with app key ${otherKid}, but the server last started with key ${s.kid}`);
+        expect(r.stderr).toContain("[app_key_mismatch]");
+      }
+      const d = new Database(s.db, { readonly: true });
+      expect(d.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM oauth_states").get()!.n).toBe(0);
+      d.close();
+      // with the server's key, connect works beside it
+      const ok = await runCli(["connect", "github", "--config", s.path]);
+      expect(ok.code).toBe(0);
+    } finally {
+      expect(await child.stop()).toBe(0);
+    }
+  });
+});
