@@ -2,7 +2,9 @@
 /**
  * Builds the single executable dist/hubgate with `bun build --compile`. No .env / bunfig.toml
  * autoloading in the binary (its behaviour must not depend on the directory it starts in); no
- * identifier minification (readable stack traces and class names in logs).
+ * identifier minification (readable stack traces and class names in logs). `--bytecode` ships the
+ * parsed bytecode, so start-up skips parsing ~900 modules: exec to a 200 on /healthz went from
+ * ~124 ms to ~42 ms (median of 9, this 2-core machine); ESM keeps main.ts's top-level await.
  */
 import { mkdirSync, statSync } from "node:fs";
 import pkg from "../package.json" with { type: "json" };
@@ -14,6 +16,8 @@ const version = `${pkg.version}${commit ? `+${commit}` : ""}`;
 const args = [
   "build",
   "--compile",
+  "--bytecode",
+  "--format=esm",
   "--no-compile-autoload-dotenv",
   "--no-compile-autoload-bunfig",
   "--minify-whitespace",

@@ -24,6 +24,8 @@ export interface LoadedConfig {
 export interface LoadOptions {
   /** resolve only these secret slots (default: every one) */
   secrets?: SecretFilter;
+  /** runs once the file is valid, before secrets are resolved (at start: the log's level and format, for the lines that follow) */
+  validated?: (config: Config) => void;
 }
 
 export async function loadConfig(path: string | null, env: Record<string, string | undefined>, log?: Logger, opts: LoadOptions = {}): Promise<LoadedConfig> {
@@ -31,6 +33,7 @@ export async function loadConfig(path: string | null, env: Record<string, string
   // relative paths in the file mean "next to the file"; the embedded example has no file: the current directory
   const baseDir = source.path === null ? process.cwd() : dirname(source.path);
   const config = resolveConfigPaths(applyGithubEnv(parseConfig(source.text), env), baseDir);
+  opts.validated?.(config);
   const resolver = createSecretResolver(config.secrets, { env, log, baseDir });
   const { values, literalPaths, skipped } = await resolveConfigSecrets(config, resolver, opts.secrets);
   return { source, config, secrets: values, literalPaths, skipped };

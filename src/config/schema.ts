@@ -9,11 +9,13 @@ import { GithubSection } from "../github/model.ts";
 import { OAuthConnections } from "../oauth/model.ts";
 import { Projects } from "../endpoints/model.ts";
 import { McpSection } from "../mcp/model.ts";
+import { StateSection } from "../state/model.ts";
 
 export const ConfigSchema = Type.Object(
   {
     server: ServerSection,
     storage: StorageSection,
+    state: StateSection,
     logging: LoggingSection,
     admin: AdminSection,
     secrets: SecretsSection,

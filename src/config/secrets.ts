@@ -73,10 +73,10 @@ export async function resolveConfigSecrets(
   const skipped = new Set(all.filter((s) => !slots.includes(s)).map((s) => s.path));
   const values = new Map<string, string>();
   const issues: ConfigIssue[] = [];
-  const literalPaths: string[] = [];
+  // a literal is in the file whichever command reads it: every slot is looked at, resolved or not
+  const literalPaths = all.filter((slot) => resolver.isLiteral(slot.ref)).map((slot) => slot.path);
   await Promise.all(
     slots.map(async (slot) => {
-      if (resolver.isLiteral(slot.ref)) literalPaths.push(slot.path);
       try {
         values.set(slot.path, await resolver.resolve(slot.ref));
       } catch (e) {

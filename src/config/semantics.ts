@@ -38,6 +38,11 @@ export function checkSemantics(c: Config): ConfigIssue[] {
     issues.push({ path: s.tls_cert ? "server.tls_key" : "server.tls_cert", message: "tls_cert and tls_key must be set together" });
   if (durationMs(s.idle_timeout) > 255_000) issues.push({ path: "server.idle_timeout", message: "must be at most 255 s (Bun's limit)" });
 
+  if (c.state.backend === "redis" && c.state.url === undefined)
+    issues.push({ path: "state.url", message: 'backend = "redis" needs url (a secret reference to the Redis URL)' });
+  if (c.state.backend === "memory" && c.state.url !== undefined)
+    issues.push({ path: "state.backend", message: 'url is set but backend is "memory": set backend = "redis" to share state through it, or remove url' });
+
   url("github.api_url", c.github.api_url, issues, { noQuery: true });
   unique(c.github.identities, (x) => x.id, (i) => `github.identities[${i}].id`, "identity id", issues);
   c.github.identities.forEach((id, i) => {

@@ -6,6 +6,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { Value, type ValueError } from "@sinclair/typebox/value";
 import { SECRET } from "./types.ts";
+import { didYouMean } from "../core/suggest.ts";
 
 export interface ConfigIssue {
   /** TOML key path, "" for the document itself */
@@ -28,30 +29,6 @@ export function tomlPath(pointer: string): string {
     else out += (out ? "." : "") + tomlKey(seg);
   }
   return out;
-}
-
-function levenshtein(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length]!;
-}
-
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const dist = levenshtein(word.toLowerCase(), c.toLowerCase());
-    if (dist < bestD) [best, bestD] = [c, dist];
-  }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 function typeName(v: unknown): string {
@@ -97,8 +74,7 @@ function describe(e: ValueError): ConfigIssue {
 function suggest(key: string, e: ValueError): string {
   const props = (e.schema as { properties?: Record<string, unknown> }).properties;
   if (!props) return "";
-  const best = closest(key, Object.keys(props));
-  return best ? ` (did you mean "${best}"?)` : "";
+  return didYouMean(key, Object.keys(props));
 }
 
 /** Apply defaults and validate; returns the typed value only when there is no issue. */

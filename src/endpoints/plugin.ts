@@ -13,6 +13,7 @@ import { forward } from "../proxy/forward.ts";
 import { joinUpstream } from "../proxy/path.ts";
 import type { EndpointRoute } from "./compile.ts";
 import { projectMcp } from "./mcp.ts";
+import { reportFailure } from "../server/pipeline.ts";
 
 /** /api/<project>/proxy/<slug>[/<rest>] (the fast path routes by it too) */
 export const ENDPOINT_PATH = /^\/api\/([^/]+)\/proxy\/([^/]+)(\/.*)?$/;
@@ -85,11 +86,15 @@ export function createEndpointHandler(gw: Gateway): (request: Request) => Promis
 }
 
 export function endpointsPlugin(gw: Gateway, handle: (request: Request) => Promise<Response> = createEndpointHandler(gw)) {
-  /** Tool calls of the project MCP server take the same path as any client request, errors included. */
-  const proxyForTools = (request: Request) => handle(request).catch((e: unknown) => (e instanceof GatewayError ? e.toResponse() : Promise.reject(e)));
+  /** Tool calls of the project MCP server take the same path as any client request, errors included (reported under the MCP request's id). */
+  const proxyForTools = (mcpRequest: Request) => (request: Request) =>
+    handle(request).catch((e: unknown) => {
+      reportFailure(gw.log, e, mcpRequest);
+      return e instanceof GatewayError ? e.toResponse() : Promise.reject(e);
+    });
 
   return new Elysia({ name: "hubgate-endpoints" })
-    .all("/mcp/project/:project", ({ request, params }) => projectMcp(gw, request, params.project, proxyForTools), {
+    .all("/mcp/project/:project", ({ request, params }) => projectMcp(gw, request, params.project, proxyForTools(request)), {
       parse: "none",
       detail: { tags: ["endpoints", "mcp"], summary: "The project's own MCP server: its endpoints' declared operations as tools" },
     })

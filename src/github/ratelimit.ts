@@ -22,13 +22,55 @@ interface Bench {
   strikes: number;
 }
 
+/** What a replica learned about a budget, for the others (budgetsync.ts relays it over the bus). */
+export type BudgetNews =
+  | { kind: "observed"; budget: string; bucket: string; state: BucketState }
+  | { kind: "exhausted"; budget: string; bucket: string; resetAt: number }
+  | { kind: "benched"; budget: string; until: number; strikes: number };
+
 const MIN_BENCH_MS = 60_000;
 const MAX_BENCH_MS = 15 * 60_000;
 
 export class RateBook {
   private states = new Map<string, Map<Bucket, BucketState>>();
   private benches = new Map<string, Bench>();
+  /** told of every observation, exhaustion and bench made here (not of news applied from elsewhere) */
+  onNews: ((news: BudgetNews) => void) | null = null;
   constructor(private readonly now: () => number = Date.now) {}
+
+  /** Apply what another replica learned: the same rules as if it had been observed here. */
+  apply(news: BudgetNews): void {
+    if (news.kind === "observed") this.merge(news.budget, news.bucket, news.state);
+    else if (news.kind === "exhausted") this.setExhausted(news.budget, news.bucket, news.resetAt);
+    else {
+      const b = this.benches.get(news.budget);
+      if (!b || b.until < news.until) this.benches.set(news.budget, { until: news.until, strikes: Math.max(news.strikes, b?.strikes ?? 0) });
+    }
+  }
+
+  private merge(budget: string, bucket: string, s: BucketState): BucketState {
+    let m = this.states.get(budget);
+    if (!m) this.states.set(budget, (m = new Map()));
+    const prev = m.get(bucket);
+    // responses can arrive out of order: within one window, the lowest remaining is the truest
+    const next =
+      prev && prev.resetAt === s.resetAt
+        ? { ...prev, limit: s.limit, remaining: Math.min(prev.remaining, s.remaining), used: Math.max(prev.used, s.used) }
+        : prev && prev.resetAt > s.resetAt
+          ? prev // news of a window that is already over here
+          : { ...s };
+    m.set(bucket, next);
+    return next;
+  }
+
+  private setExhausted(budget: string, bucket: string, resetAt: number): number {
+    let m = this.states.get(budget);
+    if (!m) this.states.set(budget, (m = new Map()));
+    const prev = m.get(bucket);
+    const at = Math.max(resetAt, this.now() + 1000);
+    m.set(bucket, { limit: prev?.limit ?? 0, remaining: 0, used: prev?.limit ?? 0, resetAt: at });
+    return at;
+  }
 
   state(budget: string, bucket: Bucket): BucketState | null {
     const s = this.states.get(budget)?.get(bucket);
@@ -46,15 +88,9 @@ export class RateBook {
     const bucket = headers.get("x-ratelimit-resource") || fallbackBucket;
     const resetAt = reset * 1000;
     const used = Number(headers.get("x-ratelimit-used") ?? limit - remaining);
-    let m = this.states.get(budget);
-    if (!m) this.states.set(budget, (m = new Map()));
-    const prev = m.get(bucket);
-    // responses can arrive out of order: within one window, the lowest remaining is the truest
-    const next =
-      prev && prev.resetAt === resetAt
-        ? { ...prev, limit, remaining: Math.min(prev.remaining, remaining), used: Math.max(prev.used, used) }
-        : { limit, remaining, used, resetAt };
-    m.set(bucket, next);
+    const state = { limit, remaining, used, resetAt };
+    this.merge(budget, bucket, state);
+    this.onNews?.({ kind: "observed", budget, bucket, state });
   }
 
   /** Count a dispatched request against the budget before its response is in. */
@@ -68,10 +104,8 @@ export class RateBook {
 
   /** Primary limit hit (403/429 with remaining 0, or GraphQL RATE_LIMITED). */
   exhaust(budget: string, bucket: Bucket, resetAt: number): void {
-    let m = this.states.get(budget);
-    if (!m) this.states.set(budget, (m = new Map()));
-    const prev = m.get(bucket);
-    m.set(bucket, { limit: prev?.limit ?? 0, remaining: 0, used: prev?.limit ?? 0, resetAt: Math.max(resetAt, this.now() + 1000) });
+    const at = this.setExhausted(budget, bucket, resetAt);
+    this.onNews?.({ kind: "exhausted", budget, bucket, resetAt: at });
   }
 
   /** Secondary limit: bench the budget (all buckets). Returns the bench end. */
@@ -80,6 +114,7 @@ export class RateBook {
     const backoff = Math.min(MIN_BENCH_MS * 2 ** (strikes - 1), MAX_BENCH_MS);
     const until = this.now() + (retryAfterMs !== null && retryAfterMs > 0 ? retryAfterMs : backoff);
     this.benches.set(budget, { until, strikes });
+    this.onNews?.({ kind: "benched", budget, until, strikes });
     return until;
   }
 

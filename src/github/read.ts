@@ -68,7 +68,16 @@ export async function readThrough(ctx: ReadContext, d: Deps): Promise<Served> {
   if (entry && entry.freshUntil > Date.now() && !noCache) return serve(ctx, fromEntry(entry, "HIT"), d);
 
   let leader = false;
+  // with shared state, the flight is single across replicas but its value is not shared (a Blob): a
+  // replica that waited on another's leader finds that answer in the shared cache instead — fresh, or
+  // stored since this request arrived (a ttl of 0 revalidates once per flight, not once per replica)
+  const recheck = cacheable && !noCache && d.gw.state.backend !== "memory";
+  const arrived = Date.now();
   const fetched = await d.gw.state.flights.run(key, async () => {
+    if (recheck) {
+      const now = await d.cache.lookup(key);
+      if (now && (now.freshUntil > Date.now() || now.storedAt >= arrived)) return fromEntry(now, "HIT");
+    }
     leader = true;
     // a client asking for no-cache wants GitHub's answer, so it gets GitHub's error too, never a stale copy
     return fetchOrStale(ctx, d, cacheable ? key : null, entry, !noCache);

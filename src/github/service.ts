@@ -16,6 +16,7 @@ import { LinkedIds } from "./linked.ts";
 import type { Scope } from "./owners.ts";
 import { restScope } from "./scope.ts";
 import { Pool } from "./pool.ts";
+import { BudgetSync } from "./budgetsync.ts";
 import { ReadCache, tagOutcome } from "./cache.ts";
 import { rewriteResponse } from "./rewrite.ts";
 import { readThrough, type ReadContext, type Served } from "./read.ts";
@@ -45,6 +46,8 @@ export class GithubService {
     gw.state.cache.setMaxBytes(g.cacheMaxBytes);
     this.ready = this.refresh(gw.routes.current());
     gw.startupTasks.push(this.ready);
+    // several replicas: what one learns about a budget reaches the others (one bus message per upstream response)
+    if (gw.state.backend !== "memory") gw.startupTasks.push(new BudgetSync(this.pool.book, gw.state.bus, gw.log).start());
     gw.reloadHooks.push((t) => {
       gw.state.cache.setMaxBytes(t.github.cacheMaxBytes);
       return (this.ready = this.refresh(t));

@@ -7,6 +7,7 @@ import { register } from "./clients.ts";
 import { oauthError } from "./errors.ts";
 import { repeatedMember, repeatedParams, repeatedParamsError } from "./params.ts";
 import { messagePage } from "../core/html.ts";
+import { reportFailure } from "../server/pipeline.ts";
 import { McpProxy } from "./proxy.ts";
 import { issuer, resourceFor, SCOPES } from "./resources.ts";
 import { revokeEndpoint, tokenEndpoint } from "./tokens.ts";
@@ -53,20 +54,23 @@ export function mcpPlugin(gw: Gateway) {
     if (!t.mcpUpstreams.has(name)) throw new GatewayError("not_found", "No such protected resource", 404);
     return { resource: resourceFor(t, name), authorization_servers: [issuer(t)], scopes_supported: ["mcp"], bearer_methods_supported: ["header"], resource_name: `hubgate MCP ${name || "(default)"}` };
   };
-  const oauthJson = async (fn: () => Promise<unknown>) => {
+  // these render a GatewayError themselves (RFC 6749 JSON, an HTML page), so they report it as the pipeline would
+  const oauthJson = async (request: Request, fn: () => Promise<unknown>) => {
     try {
       return json(await fn());
     } catch (e) {
-      if (e instanceof GatewayError) return json({ error: e.code, error_description: e.message }, e.status, e.headers);
-      throw e;
+      if (!(e instanceof GatewayError)) throw e;
+      reportFailure(gw.log, e, request);
+      return json({ error: e.code, error_description: e.message }, e.status, e.headers);
     }
   };
-  const page = async (fn: () => Promise<Response>) => {
+  const page = async (request: Request, fn: () => Promise<Response>) => {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof GatewayError) return messagePage(e.status, "Cannot continue", e.message);
-      throw e;
+      if (!(e instanceof GatewayError)) throw e;
+      reportFailure(gw.log, e, request);
+      return messagePage(e.status, "Cannot continue", e.message);
     }
   };
 
@@ -79,7 +83,7 @@ export function mcpPlugin(gw: Gateway) {
     .post(
       "/register",
       async ({ request }) =>
-        oauthJson(async () => {
+        oauthJson(request, async () => {
           const text = await request.text();
           let body: unknown;
           try {
@@ -96,21 +100,21 @@ export function mcpPlugin(gw: Gateway) {
         }).then((r) => (r.status === 200 ? new Response(r.body, { status: 201, headers: r.headers }) : r)),
       { parse: "none", detail: detail("RFC 7591 dynamic client registration") },
     )
-    .get("/authorize", ({ request }) => page(() => auth.authorize(new URL(request.url).searchParams)), { detail: detail("Authorization endpoint: gateway login, consent, upstream login") })
-    .post("/authorize/login", ({ request }) => page(async () => auth.login(await form(request), gw.clientAddress(request))), { parse: "none", detail: detail("Gateway login form") })
-    .post("/authorize/upstream-login", ({ request }) => page(async () => auth.upstreamLogin(await form(request))), { parse: "none", detail: detail("Sign in with the upstream account (allowed_github_users / allowed_github_orgs)") })
-    .post("/authorize/consent", ({ request }) => page(async () => auth.consent(await form(request))), { parse: "none", detail: detail("Consent form") })
-    .get("/upstream/callback", ({ request }) => page(() => auth.upstreamCallback(new URL(request.url).searchParams)), { detail: detail("Upstream OAuth redirect URI of the MCP flow") })
-    .post("/token", ({ request }) => oauthJson(async () => tokenEndpoint(gw, request, await form(request))), { parse: "none", detail: detail("Token endpoint") })
+    .get("/authorize", ({ request }) => page(request, () => auth.authorize(new URL(request.url).searchParams)), { detail: detail("Authorization endpoint: gateway login, consent, upstream login") })
+    .post("/authorize/login", ({ request }) => page(request, async () => auth.login(await form(request), gw.clientAddress(request))), { parse: "none", detail: detail("Gateway login form") })
+    .post("/authorize/upstream-login", ({ request }) => page(request, async () => auth.upstreamLogin(await form(request))), { parse: "none", detail: detail("Sign in with the upstream account (allowed_github_users / allowed_github_orgs)") })
+    .post("/authorize/consent", ({ request }) => page(request, async () => auth.consent(await form(request))), { parse: "none", detail: detail("Consent form") })
+    .get("/upstream/callback", ({ request }) => page(request, () => auth.upstreamCallback(new URL(request.url).searchParams)), { detail: detail("Upstream OAuth redirect URI of the MCP flow") })
+    .post("/token", ({ request }) => oauthJson(request, async () => tokenEndpoint(gw, request, await form(request))), { parse: "none", detail: detail("Token endpoint") })
     .post(
       "/revoke",
       ({ request }) =>
-        oauthJson(async () => {
+        oauthJson(request, async () => {
           await revokeEndpoint(gw, request, await form(request));
           return {};
         }),
       { parse: "none", detail: detail("RFC 7009 revocation") },
     )
-    .all("/mcp", ({ request, set }) => proxy.handle(request, "", String(set.headers["x-request-id"] ?? "")), { parse: "none", detail: detail("The default MCP server (Streamable HTTP)") })
-    .all("/mcp/:name", ({ request, params, set }) => proxy.handle(request, params.name, String(set.headers["x-request-id"] ?? "")), { parse: "none", detail: detail("A declared MCP server (Streamable HTTP)") });
+    .all("/mcp", ({ request }) => proxy.handle(request, ""), { parse: "none", detail: detail("The default MCP server (Streamable HTTP)") })
+    .all("/mcp/:name", ({ request, params }) => proxy.handle(request, params.name), { parse: "none", detail: detail("A declared MCP server (Streamable HTTP)") });
 }

@@ -9,7 +9,7 @@ import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { forward } from "../proxy/forward.ts";
 import { bearerOf } from "../tokens/verify.ts";
-import { pathOf } from "../server/pipeline.ts";
+import { pathOf, reportFailure } from "../server/pipeline.ts";
 import type { McpUpstreamRoute } from "./compile.ts";
 import { filterJson, filterSse, hasToolFilter, toolAllowed, type RpcMessage } from "./filter.ts";
 import { checkRequestHeaders } from "./headers.ts";
@@ -31,7 +31,7 @@ export class McpProxy {
     return new GatewayError(error ?? "unauthorized", description, 401, { headers: { "www-authenticate": `Bearer ${params.join(", ")}` } });
   }
 
-  async handle(request: Request, name: string, requestId = ""): Promise<Response> {
+  async handle(request: Request, name: string): Promise<Response> {
     const t = this.gw.routes.current();
     const upstream = t.mcpUpstreams.get(name);
     if (!upstream) throw new GatewayError("not_found", `No MCP server named "${name}"`, 404);
@@ -75,7 +75,7 @@ export class McpProxy {
     const send = async (force: boolean) => {
       // a body the gateway must read and rewrite is asked for uncompressed
       const headers: Record<string, string> = filtering ? { "accept-encoding": "identity" } : {};
-      if (connection) headers.authorization = `Bearer ${await this.upstreamToken(connection, upstream, name, token.username, force, requestId)}`;
+      if (connection) headers.authorization = `Bearer ${await this.upstreamToken(request, connection, upstream, name, token.username, force)}`;
       return forward(request, upstream.url, { timeoutMs: upstream.timeoutMs, allowPrivate: upstream.allowPrivate, signal: request.signal, headers, ...(text !== null ? { body: text } : {}) });
     };
     let res = await send(false);
@@ -115,13 +115,13 @@ export class McpProxy {
     return null;
   }
 
-  private async upstreamToken(connection: string, upstream: McpUpstreamRoute, route: string, user: string, force: boolean, requestId: string): Promise<string> {
+  private async upstreamToken(request: Request, connection: string, upstream: McpUpstreamRoute, route: string, user: string, force: boolean): Promise<string> {
     try {
       return await this.gw.oauth.accessToken(connection, upstreamGrantKey(user, upstream.name), { force });
     } catch (e) {
-      // the user signs in upstream again and gets a grant sealed with the current key; the operator is told
-      if (e instanceof GatewayError && e.code === "unseal_failed")
-        this.gw.log.error("request failed: a stored secret cannot be unsealed", { request_id: requestId, upstream: upstream.name, user, reason: e.message });
+      // the client sees a 401 (sign in again); a lost or expired grant is the user's to renew (audited below),
+      // anything else (unseal_failed, a bug) is the gateway's failure and is logged as such
+      if (!(e instanceof GatewayError && e.code === "oauth_connection_failed")) reportFailure(this.gw.log, e, request);
       this.lost(upstream, user, e instanceof GatewayError ? e.code : "error");
       throw this.unauthorized(route, "invalid_token", "The upstream grant is gone (revoked or expired); sign in again");
     }

@@ -4,17 +4,19 @@ import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { messagePage as page } from "../core/html.ts";
 import { ownsUpstreamState } from "../mcp/authorize.ts";
+import { reportFailure } from "../server/pipeline.ts";
 
 export function oauthPlugin(gw: Gateway) {
   return new Elysia({ name: "hubgate-oauth" })
     .get(
       "/oauth/connect/:link",
-      async ({ params }) => {
+      async ({ params, request }) => {
         try {
           return new Response(null, { status: 302, headers: { location: (await gw.oauth.authorizeUrl(params.link)).href, "cache-control": "no-store", "referrer-policy": "no-referrer" } });
         } catch (e) {
-          if (e instanceof GatewayError) return page(e.status, "Link not valid", e.message);
-          throw e;
+          if (!(e instanceof GatewayError)) throw e;
+          reportFailure(gw.log, e, request);
+          return page(e.status, "Link not valid", e.message);
         }
       },
       { params: t.Object({ link: t.String({ minLength: 1, maxLength: 128 }) }), detail: { tags: ["oauth"], summary: "Open a one-time connect link: redirects to the provider" } },
@@ -30,8 +32,9 @@ export function oauthPlugin(gw: Gateway) {
           const name = await gw.oauth.callback(query);
           return page(200, "Connected", `The connection "${name}" is connected. You can close this page.`);
         } catch (e) {
-          if (e instanceof GatewayError) return page(e.status, "Not connected", e.message);
-          throw e;
+          if (!(e instanceof GatewayError)) throw e;
+          reportFailure(gw.log, e, request);
+          return page(e.status, "Not connected", e.message);
         }
       },
       { detail: { tags: ["oauth"], summary: "OAuth redirect URI: exchanges the code and stores the grant sealed" } },

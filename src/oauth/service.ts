@@ -6,12 +6,18 @@
  */
 import { pkceChallenge, randomToken as random } from "../crypto/hash.ts";
 import { GatewayError, isGatewayError } from "../core/errors.ts";
+import { didYouMean } from "../core/suggest.ts";
 import type { Gateway } from "../server/gateway.ts";
 import type { Grant, GrantInfo } from "../store/index.ts";
 import type { ConnectionRoute } from "./compile.ts";
 import { exchangeCode, OAuthError, refreshGrant, revoke, type TokenSet } from "./client.ts";
 
 const STATE_TTL_MS = 10 * 60_000;
+
+/** The error for a connection name that is not configured, with the nearest known name when it looks like a typo. */
+export function connectionNotFound(name: string, known: Iterable<string>): GatewayError {
+  return new GatewayError("connection_not_found", `No OAuth connection named "${name}"${didYouMean(name, known)}`, 404);
+}
 const REFRESH_MARGIN_MS = 60_000;
 
 
@@ -39,7 +45,7 @@ export class OAuthService {
 
   private connection(name: string): ConnectionRoute {
     const c = this.gw.routes.current().connections.get(name) ?? this.dynamic.get(name);
-    if (!c) throw new GatewayError("connection_not_found", `No OAuth connection named "${name}"`, 404);
+    if (!c) throw connectionNotFound(name, [...this.gw.routes.current().connections.keys(), ...this.dynamic.keys()]);
     return c;
   }
 

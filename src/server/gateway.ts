@@ -19,10 +19,11 @@ import { acquireStoreLock, type StoreLock } from "../store/lock.ts";
 import { Keyring, type UnsealFailure } from "../crypto/keyring.ts";
 import { appKeyPath, findAppKey, generateAppKey, parseAppKey } from "../crypto/appkey.ts";
 import { GatewayError } from "../core/errors.ts";
-import { createMemoryState, type SharedState } from "../state/index.ts";
+import { createMemoryState, createState, type SharedState } from "../state/index.ts";
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "./requestlog.ts";
 import { AuthThrottle } from "../tokens/throttle.ts";
+import type { LoggingConfig } from "./model.ts";
 
 export interface ReloadStatus {
   count: number;
@@ -109,8 +110,7 @@ export class Gateway {
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const log = opts.log ?? new Logger("info");
-    const loaded = await loadConfig(opts.configPath, opts.env, log, { secrets: opts.secrets });
-    log.setLevel(loaded.config.logging.level);
+    const loaded = await loadConfig(opts.configPath, opts.env, log, { secrets: opts.secrets, validated: (c) => Gateway.configureLog(log, c.logging) });
     Gateway.warnLiterals(log, loaded);
     const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
     const dataDir = storePath === ":memory:" ? resolvePath("./data") : dirname(storePath);
@@ -136,7 +136,9 @@ export class Gateway {
       // what a management command must seal with (see assertServerKey)
       if (serving) store.meta.set(SERVING_KID, keyring.currentKid);
       const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [] });
-      return new Gateway(opts, log, store, keyring, createMemoryState(), new RouteTableHolder(table), loaded, lock);
+      // a management command shares nothing with the server's replicas (and resolves no [state] url)
+      const state = serving ? await createState(loaded.config.state, loaded.secrets, log) : createMemoryState();
+      return new Gateway(opts, log, store, keyring, state, new RouteTableHolder(table), loaded, lock);
     } catch (e) {
       db?.close();
       lock?.release();
@@ -208,6 +210,11 @@ export class Gateway {
     return { config: l.config, secrets: l.secrets, skipped: l.skipped, text: l.source.text, source: l.source.path ?? "embedded" };
   }
 
+  private static configureLog(log: Logger, l: LoggingConfig): void {
+    log.setLevel(l.level);
+    log.setFormat(l.format);
+  }
+
   private static warnLiterals(log: Logger, l: LoadedConfig): void {
     for (const path of l.literalPaths)
       log.warn("config holds a literal secret; prefer an env:, file:, k8s:, aws: or gcp: reference", { key: path });
@@ -277,7 +284,7 @@ export class Gateway {
       const next = compileRouteTable({ ...Gateway.compileInput(loaded), version: prev.version + 1, own: this.own, boundUrl: this.boundUrl });
       this.warnRestartKeys(prev, next);
       Gateway.warnLiterals(this.log, loaded);
-      this.log.setLevel(loaded.config.logging.level);
+      Gateway.configureLog(this.log, loaded.config.logging);
       this.loaded = loaded;
       this.routes.swap(next);
       for (const hook of this.reloadHooks) await hook(next).catch((e: unknown) => this.log.error("reload hook failed", { err: e }));
@@ -312,6 +319,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.requestLog.flush();
+    await this.state.close();
     try {
       this.store.close();
     } finally {

@@ -37,13 +37,17 @@ export const LoggingSection = Section(
   {
     level: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")], {
       default: "info",
-      description: "Minimum level written to stdout (JSON lines)",
+      description: "Minimum level written to stdout",
+    }),
+    format: Type.Union([Type.Literal("auto"), Type.Literal("json"), Type.Literal("text")], {
+      default: "auto",
+      description: "Lines on stdout: json (one object a line) or text (`<time> <LEVEL> <message> key=value …`); auto: text when stdout is a terminal, json otherwise, decided at start",
     }),
     access_log: Type.Boolean({ default: true, description: "One log line per request (method, route, status, duration, request id; never query strings or credentials)" }),
     request_log_max_rows: Type.Integer({ minimum: 0, default: 100_000, description: "Proxied-request log kept in the database: at most this many rows (0 disables it)" }),
     request_log_max_age: Duration("…and none older than this", "30d"),
   },
-  "Structured JSON logs on stdout",
+  "Logs on stdout (JSON or text) and the request log in the database",
   { default: {} },
 );
 

@@ -4,6 +4,7 @@
  * end, and the mapping of any error to `{"error": code, "message": …}`.
  */
 import { GatewayError, Errors } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
 import type { Gateway } from "./gateway.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -24,6 +25,31 @@ export function pathOf(url: string): string {
   return url.slice(start, q < 0 ? undefined : q);
 }
 
+/** Each request's id, once chosen (Pipeline.requestId), so that code far from the pipeline can name it in a log line. */
+const ids = new WeakMap<Request, string>();
+
+/** The id chosen for this request, or null for a request the pipeline has not seen (e.g. an in-process tool call). */
+export function requestIdOf(request: Request): string | null {
+  return ids.get(request) ?? null;
+}
+
+/**
+ * The gateway's own failures — an unexpected exception, or a GatewayError with a 5xx status
+ * (unseal_failed, internal_error, an upstream that failed) — are logged at error level with the request
+ * id and the code, not only as the access line's status: the one place for that rule. Whoever turns a
+ * failure into a response calls it: Pipeline.errorResponse (both the app and the fast path), and the few
+ * handlers that render a failure themselves (HTML pages, OAuth JSON, MCP tool results). 4xx are the
+ * client's and are not logged here. Never logs a value: the message of a GatewayError is written for the
+ * client, and everything goes through the log's redaction. "request failed" for a 5xx, "unhandled error"
+ * for an exception (a bug: the resilience tests assert there is none).
+ */
+export function reportFailure(log: Logger, error: unknown, request: Request, requestId = requestIdOf(request)): void {
+  const where = { request_id: requestId, method: request.method, path: pathOf(request.url) };
+  if (error instanceof GatewayError) {
+    if (error.status >= 500) log.error("request failed", { ...where, code: error.code, status: error.status, message: error.message });
+  } else log.error("unhandled error", { ...where, code: "internal_error", status: 500, err: error });
+}
+
 function headerBytes(h: Headers): number {
   let n = 0;
   h.forEach((v, k) => (n += k.length + v.length + 4));
@@ -39,8 +65,12 @@ export class Pipeline {
   }
 
   requestId(request: Request): string {
+    const known = ids.get(request);
+    if (known) return known;
     const incoming = request.headers.get("x-request-id");
-    return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const id = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    ids.set(request, id);
+    return id;
   }
 
   /**
@@ -59,15 +89,10 @@ export class Pipeline {
     if (len > limits.max_body_bytes) throw Errors.payloadTooLarge(limits.max_body_bytes);
   }
 
-  /** Any error as the one JSON error shape; an unexpected one is logged (never its request's secrets) and becomes a 500. */
+  /** Any error as the one JSON error shape (an unexpected one becomes a 500); the gateway's own failures are logged (reportFailure). */
   errorResponse(error: unknown, requestId: string, request: Request): Response {
-    if (error instanceof GatewayError) {
-      // the keyring logged where and why; this line ties the failure to the request
-      if (error.code === "unseal_failed") this.gw.log.error("request failed: a stored secret cannot be unsealed", { request_id: requestId, method: request.method, path: pathOf(request.url), reason: error.message });
-      return error.toResponse(requestId);
-    }
-    this.gw.log.error("unhandled error", { request_id: requestId, method: request.method, err: error });
-    return Errors.internal().toResponse(requestId);
+    reportFailure(this.gw.log, error, request, requestId);
+    return (error instanceof GatewayError ? error : Errors.internal()).toResponse(requestId);
   }
 
   finish(request: Request, template: string, status: number, startedAt: number, requestId: string): void {

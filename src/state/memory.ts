@@ -1,5 +1,5 @@
 /** In-process implementations of the shared-state interfaces (one replica). */
-import type { ByteCache, CacheEntry, RateCounter, SharedState, SingleFlight } from "./types.ts";
+import type { Bus, ByteCache, CacheEntry, Lock, Locks, RateCounter, SharedState, SingleFlight } from "./types.ts";
 
 export class MemoryRateCounter implements RateCounter {
   private windows = new Map<string, { resetAt: number; count: number; prev: number }>();
@@ -129,10 +129,101 @@ export class MemorySingleFlight implements SingleFlight {
   }
 }
 
+/** Locks of one process: a holder, its expiry, and callers waiting for a release or that expiry (no polling). */
+export class MemoryLocks implements Locks {
+  private held = new Map<string, { token: number; expiresAt: number }>();
+  private waiters = new Map<string, Set<() => void>>();
+  private fence = 0;
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async acquire(key: string, ttlMs: number, opts: { waitMs?: number } = {}): Promise<Lock | null> {
+    const deadline = this.now() + (opts.waitMs ?? 0);
+    for (;;) {
+      const t = this.now();
+      const h = this.held.get(key);
+      if (!h || h.expiresAt <= t) {
+        const entry = { token: ++this.fence, expiresAt: t + ttlMs };
+        this.held.set(key, entry);
+        return this.lock(key, entry);
+      }
+      const left = deadline - t;
+      if (left <= 0) return null;
+      await this.released(key, Math.min(left, h.expiresAt - t));
+    }
+  }
+
+  private lock(key: string, entry: { token: number; expiresAt: number }): Lock {
+    const mine = () => this.held.get(key) === entry && entry.expiresAt > this.now();
+    return {
+      token: entry.token,
+      release: async () => {
+        if (this.held.get(key) !== entry) return;
+        this.held.delete(key);
+        for (const w of this.waiters.get(key) ?? []) w();
+      },
+      extend: async (ttlMs: number) => {
+        if (!mine()) return false;
+        entry.expiresAt = this.now() + ttlMs;
+        return true;
+      },
+    };
+  }
+
+  /** Resolves at the next release of `key`, or after `ms` (the holder's expiry). */
+  private released(key: string, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let set = this.waiters.get(key);
+      if (!set) this.waiters.set(key, (set = new Set()));
+      const waiters = set;
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.waiters.get(key) === waiters) this.waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
+      waiters.add(done);
+    });
+  }
+}
+
+/** The bus of one process: every subscriber of the topic gets each message, after publish() returns. */
+export class MemoryBus implements Bus {
+  private topics = new Map<string, Set<(message: string) => void>>();
+
+  async publish(topic: string, message: string): Promise<void> {
+    for (const h of this.topics.get(topic) ?? [])
+      queueMicrotask(() => {
+        try {
+          h(message);
+        } catch {
+          // a subscriber's failure is its own; the publisher and the other subscribers carry on
+        }
+      });
+  }
+
+  async subscribe(topic: string, handler: (message: string) => void): Promise<() => Promise<void>> {
+    let set = this.topics.get(topic);
+    if (!set) this.topics.set(topic, (set = new Set()));
+    const handlers = set;
+    // a distinct function per subscription, so subscribing one handler twice needs two unsubscribes
+    const h = (m: string) => handler(m);
+    handlers.add(h);
+    return async () => {
+      handlers.delete(h);
+      if (handlers.size === 0 && this.topics.get(topic) === handlers) this.topics.delete(topic);
+    };
+  }
+}
+
 export function createMemoryState(opts: { cacheMaxBytes?: number } = {}): SharedState {
   return {
+    backend: "memory",
     rateCounter: new MemoryRateCounter(),
     cache: new MemoryByteCache(opts.cacheMaxBytes ?? 64 * 1024 * 1024),
     flights: new MemorySingleFlight(),
+    locks: new MemoryLocks(),
+    bus: new MemoryBus(),
+    close: async () => {},
   };
 }

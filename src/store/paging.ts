@@ -1,10 +1,11 @@
 /**
  * Cursor paging shared by the append-only tables (audit events, request logs): with a cursor, rows
- * after it oldest first; without, the newest `limit` rows, still returned oldest first.
+ * after it oldest first; without, the newest `limit` rows, still returned oldest first. `since` (ms) keeps
+ * rows at or after that time.
  */
 import type { Database } from "bun:sqlite";
 
-export function page<Row>(db: Database, table: string, q: { limit?: number; afterId?: number; where?: Record<string, string | undefined> }): Row[] {
+export function page<Row>(db: Database, table: string, q: { limit?: number; afterId?: number; since?: number; where?: Record<string, string | undefined> }): Row[] {
   const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
   const where: string[] = [];
   const args: (string | number)[] = [];
@@ -12,6 +13,10 @@ export function page<Row>(db: Database, table: string, q: { limit?: number; afte
     if (v === undefined) continue;
     where.push(`${col} = ?`);
     args.push(v);
+  }
+  if (q.since !== undefined) {
+    where.push("at >= ?");
+    args.push(q.since);
   }
   if (q.afterId !== undefined) {
     where.push("id > ?");

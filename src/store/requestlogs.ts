@@ -1,5 +1,10 @@
-/** Proxied-request log lines in SQLite, with retention by rows and age. */
+/**
+ * Proxied-request log lines in SQLite, with retention by rows and age. The free-text columns (path,
+ * provider, error) are written through the one redaction rule: a credential in a request path never
+ * reaches the file.
+ */
 import type { Database } from "bun:sqlite";
+import { redactString } from "../core/redact.ts";
 import { page } from "./paging.ts";
 
 export interface RequestLog {
@@ -23,7 +28,8 @@ export interface RequestLogRepo {
   append(l: NewRequestLog): number;
   /** several rows in one transaction (one WAL commit instead of one per row) */
   appendMany(rows: NewRequestLog[]): void;
-  list(q: { afterId?: number; limit?: number; project?: string }): RequestLog[];
+  /** `since`: only rows at or after this time (ms) */
+  list(q: { afterId?: number; limit?: number; since?: number; project?: string }): RequestLog[];
   /** delete beyond maxRows and older than maxAgeMs; returns rows deleted */
   prune(maxRows: number, maxAgeMs: number, now: number): number;
 }
@@ -62,14 +68,16 @@ export function requestLogRepo(db: Database): RequestLogRepo {
   const insert = db.prepare<{ id: number }, [number, string, string, string | null, string, string, number, number, number | null, string | null, string | null]>(
     "INSERT INTO request_logs (at, project, endpoint, token_id, method, path, status, ms, bytes, provider, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
   );
-  const append = (l: NewRequestLog): number => insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, l.path, l.status, l.ms, l.bytes, l.provider, l.error)!.id;
+  const text = (s: string | null) => (s === null ? null : redactString(s));
+  const append = (l: NewRequestLog): number =>
+    insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, redactString(l.path), l.status, l.ms, l.bytes, text(l.provider), text(l.error))!.id;
   return {
     append,
     appendMany: db.transaction((rows: NewRequestLog[]) => {
       for (const l of rows) append(l);
     }),
     list(q) {
-      const rows = page<Row>(db, "request_logs", { limit: q.limit, afterId: q.afterId, where: { project: q.project } });
+      const rows = page<Row>(db, "request_logs", { limit: q.limit, afterId: q.afterId, since: q.since, where: { project: q.project } });
       return rows.map(toLog);
     },
     prune(maxRows, maxAgeMs, now) {

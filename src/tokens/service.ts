@@ -5,12 +5,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { GatewayError } from "../core/errors.ts";
+import { didYouMean } from "../core/suggest.ts";
 import { hashApiToken, mintApiToken, tokenHint, type TokenEnv } from "../crypto/apitoken.ts";
 import type { Gateway } from "../server/gateway.ts";
 import type { ApiTokenRow } from "../store/index.ts";
 
 export const SCOPES = ["proxy", "github:read", "github:write", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
+/** What a token's name may be: 1–64 letters, digits, spaces or . _ : @ - */
+export const TOKEN_NAME = /^[\w .:@-]{1,64}$/;
 
 export interface CreateTokenInput {
   project: string;
@@ -23,12 +26,13 @@ export interface CreateTokenInput {
 }
 
 export function createApiToken(gw: Gateway, input: CreateTokenInput): { token: string; row: ApiTokenRow } {
-  if (!gw.routes.current().projects.has(input.project))
-    throw new GatewayError("project_not_found", `No project "${input.project}" in the configuration`, 404);
+  const projects = gw.routes.current().projects;
+  if (!projects.has(input.project))
+    throw new GatewayError("project_not_found", `No project "${input.project}" in the configuration${didYouMean(input.project, projects.keys())}`, 404);
   const unknown = input.scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
   if (unknown.length) throw new GatewayError("invalid_scope", `Unknown scope(s) ${unknown.join(", ")}; known: ${SCOPES.join(", ")}`, 400);
   if (!input.scopes.length) throw new GatewayError("invalid_scope", "A token needs at least one scope", 400);
-  if (!/^[\w .:@-]{1,64}$/.test(input.name)) throw new GatewayError("invalid_name", "Token names are 1–64 letters, digits, spaces or . _ : @ -", 400);
+  if (!TOKEN_NAME.test(input.name)) throw new GatewayError("invalid_name", "Token names are 1–64 letters, digits, spaces or . _ : @ -", 400);
   const token = mintApiToken(input.env ?? "live");
   const id = randomUUID();
   gw.store.apiTokens.insert({

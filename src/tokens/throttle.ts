@@ -9,7 +9,8 @@
  */
 import { Errors, GatewayError } from "../core/errors.ts";
 import type { RateCounter } from "../state/types.ts";
-import type { AuditInput } from "../store/audit.ts";
+import { MemoryRateCounter } from "../state/memory.ts";
+import type { AuditInput, AuditKind } from "../store/audit.ts";
 
 /** Failed authentications per client address and minute before further attempts get 429. */
 export const AUTH_FAILURES_PER_MINUTE = 30;
@@ -18,7 +19,7 @@ const WINDOW_MS = 60_000;
 export type AuthSurface = "proxy" | "github" | "admin" | "mcp" | "mcp-client" | "mcp-login";
 
 /** The audit kind of a failure by surface: the admin API and the login form keep their own names. */
-const AUDIT_KIND: Record<AuthSurface, string> = {
+const AUDIT_KIND: Record<AuthSurface, AuditKind> = {
   proxy: "auth.failed",
   github: "auth.failed",
   admin: "admin.login_failed",
@@ -33,7 +34,22 @@ export interface ThrottleDeps {
 }
 
 export class AuthThrottle {
+  /**
+   * When the shared counter is unavailable (Redis down), failures are counted in this process instead:
+   * a credential check must not fail closed with the state store (token checks go to the store), and
+   * guessing stays throttled per process until the shared counter is back.
+   */
+  private readonly local = new MemoryRateCounter();
   constructor(private readonly deps: ThrottleDeps) {}
+
+  private async counted<T>(op: (c: RateCounter) => Promise<T>): Promise<T> {
+    try {
+      return await op(this.deps.counter);
+    } catch (e) {
+      if (e instanceof GatewayError && e.code === "state_unavailable") return op(this.local);
+      throw e;
+    }
+  }
 
   private key(address: string): string {
     return `auth-fail:${address}`;
@@ -41,7 +57,7 @@ export class AuthThrottle {
 
   /** Whether `address` has used up its failures (the sliding count is an estimate: the threshold sits half a hit lower). */
   async blocked(address: string): Promise<boolean> {
-    return (await this.deps.counter.count(this.key(address), WINDOW_MS)) >= AUTH_FAILURES_PER_MINUTE - 0.5;
+    return (await this.counted((c) => c.count(this.key(address), WINDOW_MS))) >= AUTH_FAILURES_PER_MINUTE - 0.5;
   }
 
   /** The 429 every surface answers once an address is throttled. */
@@ -51,7 +67,7 @@ export class AuthThrottle {
 
   /** Count one failure of `address` and audit it. */
   async failed(address: string, surface: AuthSurface, subject: string): Promise<void> {
-    await this.deps.counter.hit(this.key(address), AUTH_FAILURES_PER_MINUTE, WINDOW_MS);
+    await this.counted((c) => c.hit(this.key(address), AUTH_FAILURES_PER_MINUTE, WINDOW_MS));
     this.deps.audit.append({ kind: AUDIT_KIND[surface], actor: address, subject, detail: { surface } });
   }
 

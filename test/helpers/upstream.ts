@@ -1,4 +1,5 @@
 /** Loopback upstreams for tests: a Bun.serve on 127.0.0.1:0 with a handler. */
+import type { ConnectionRoute } from "../../src/oauth/compile.ts";
 import type { Server } from "bun";
 
 export function upstream(handler: (req: Request, server: Server<undefined>) => Response | Promise<Response>): { server: Server<undefined>; url: string; stop(): void } {
@@ -18,4 +19,24 @@ auth_mode = "none"
 allow_private = true
 ${extra}
 `;
+}
+
+/** A connection route to a loopback provider at `url` (its /authorize, /token, /revoke), for OAuth client tests. */
+export function loopbackConnection(url: string, over: Partial<ConnectionRoute> = {}): ConnectionRoute {
+  return {
+    name: "t",
+    authorizationUrl: `${url}/authorize`,
+    tokenUrl: `${url}/token`,
+    revocationUrl: `${url}/revoke`,
+    scopes: [],
+    scopeSeparator: " ",
+    clientId: "cid",
+    clientSecret: "csecret",
+    tokenAuthMethod: "client_secret_post",
+    tokenRequest: "form",
+    extraAuthorizeParams: {},
+    pkce: true,
+    allowPrivate: true,
+    ...over,
+  };
 }

@@ -113,7 +113,8 @@ scopes = ["proxy"]
     const cfg = (gw as unknown as { configPath: string }).configPath;
     const list = await runCli(["connections", "--config", cfg], { env });
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/^idp\t-\tconnected\t/m);
+    expect(list.stdout).toMatch(/^NAME +PRESET +STATUS /);
+    expect(list.stdout).toMatch(/^idp +- +connected /m);
     const c = await runCli(["connect", "idp", "--config", cfg], { env });
     expect(c.code).toBe(0);
     const url = c.stdout.trim();
@@ -200,9 +201,9 @@ scopes = ["proxy"]
     expect(d.code).toBe(0);
     expect(d.stdout).toContain("idp: grant deleted");
     const a = await runCli(["audit", "--config", cfg, "--kind", "oauth_connection.refresh_failed"], { env });
-    expect(a.stdout).toContain("oauth_connection.refresh_failed\tsystem\tidp");
+    expect(a.stdout).toMatch(/ oauth_connection\.refresh_failed +system +idp /);
     const l = await runCli(["logs", "--config", cfg, "--limit", "500"], { env });
-    expect(l.stdout).toMatch(/\tp\/api\tGET\t\/after-refresh\t200\t/);
+    expect(l.stdout).toMatch(/ p\/api +GET +\/after-refresh +200 /);
     expect(l.stdout).not.toContain(token);
     expect(grantRow()).toBeNull();
     expect((await call()).status).toBe(502);

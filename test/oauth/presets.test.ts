@@ -4,7 +4,7 @@ import { PRESETS, parsePresets } from "../../src/oauth/presets.ts";
 import { compileConnections, type ConnectionRoute } from "../../src/oauth/compile.ts";
 import { exchangeCode, refreshGrant, revoke, OAuthError } from "../../src/oauth/client.ts";
 import { parseConfig, ConfigError } from "../../src/config/index.ts";
-import { upstream } from "../helpers/upstream.ts";
+import { loopbackConnection, upstream } from "../helpers/upstream.ts";
 
 const REQUIRED = ["github", "gitlab", "google", "microsoft", "slack", "notion", "atlassian", "linear", "salesforce", "dropbox", "discord", "zoom", "hubspot"];
 
@@ -61,22 +61,7 @@ describe("connection compile", () => {
 });
 
 describe("token endpoint quirks (loopback providers)", () => {
-  const conn = (url: string, over: Partial<ConnectionRoute> = {}): ConnectionRoute => ({
-    name: "t",
-    authorizationUrl: `${url}/authorize`,
-    tokenUrl: `${url}/token`,
-    revocationUrl: `${url}/revoke`,
-    scopes: [],
-    scopeSeparator: " ",
-    clientId: "cid",
-    clientSecret: "csecret",
-    tokenAuthMethod: "client_secret_post",
-    tokenRequest: "form",
-    extraAuthorizeParams: {},
-    pkce: true,
-    allowPrivate: true,
-    ...over,
-  });
+  const conn = loopbackConnection;
 
   test("GitHub-style: a form-encoded answer is understood; Accept: application/json is always sent", async () => {
     let accept = "";

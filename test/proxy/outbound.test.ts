@@ -10,10 +10,9 @@ import { join } from "node:path";
 import { guardedFetch, request } from "../../src/proxy/outbound.ts";
 import { GatewayError } from "../../src/core/errors.ts";
 import { exchangeCode, refreshGrant, revoke, OAuthError } from "../../src/oauth/client.ts";
-import type { ConnectionRoute } from "../../src/oauth/compile.ts";
 import { upstreamConnection } from "../../src/mcp/discovery.ts";
 import { inProcess, ROOT } from "../helpers/gateway.ts";
-import { upstream } from "../helpers/upstream.ts";
+import { loopbackConnection, upstream } from "../helpers/upstream.ts";
 
 const stops: (() => void)[] = [];
 afterAll(() => stops.forEach((s) => s()));
@@ -161,21 +160,7 @@ describe("every feature calls out through the guard", () => {
     expect(callers).toEqual(["src/proxy/outbound.ts"]);
   });
 
-  const conn = (url: string, allowPrivate: boolean): ConnectionRoute => ({
-    name: "c",
-    authorizationUrl: `${url}/authorize`,
-    tokenUrl: `${url}/token`,
-    revocationUrl: `${url}/revoke`,
-    scopes: [],
-    scopeSeparator: " ",
-    clientId: "id",
-    clientSecret: "client-secret",
-    tokenAuthMethod: "client_secret_post",
-    tokenRequest: "form",
-    extraAuthorizeParams: {},
-    pkce: true,
-    allowPrivate,
-  });
+  const conn = (url: string, allowPrivate: boolean) => loopbackConnection(url, { allowPrivate });
 
   test("OAuth connections: token, refresh and revocation on a private address need the connection's allow_private; the secret is never sent", async () => {
     const idp = counted(() => Response.json({ access_token: "at", refresh_token: "rt", token_type: "bearer", expires_in: 60 }));

@@ -72,9 +72,9 @@ describe("serve and the app key", () => {
     const env = { HUBGATE_APP_KEY: OTHER_KEY, OLD_APP_KEY: APP_KEY, ...ENV };
     const child = await spawnServe(s.path, { env });
     try {
-      const c = await runCli(["connections", "--config", s.path], { env });
+      const c = await runCli(["connections", "github", "--json", "--config", s.path], { env });
       expect(c.code).toBe(0);
-      expect(c.stdout).toMatch(/^github\tgithub\tconnected\t/m);
+      expect(JSON.parse(c.stdout)).toMatchObject({ name: "github", status: "connected" });
       const rk = await runCli(["rekey", "--config", s.path], { env });
       expect(rk.code).toBe(0);
       expect(rk.stdout).toContain("2 of 2 sealed value(s) re-sealed");
@@ -111,8 +111,8 @@ describe("serve and the app key", () => {
       expect(audit.code).toBe(0);
       expect(audit.stdout).toContain("store.secrets_dropped");
       expect(audit.stdout).toContain(`"kids":["${s.kid}"]`);
-      const c = await runCli(["connections", "--config", s.path], { env });
-      expect(c.stdout).toMatch(/^github\tgithub\tnot_connected\t/m);
+      const c = await runCli(["connections", "github", "--json", "--config", s.path], { env });
+      expect(JSON.parse(c.stdout)).toMatchObject({ name: "github", status: "not_connected" });
     } finally {
       expect(await child.stop()).toBe(0);
     }

@@ -41,11 +41,19 @@ describe("store", () => {
 
   test("audit: append and list (newest page, cursor, kind filter)", async () => {
     const store = openStore({ path: ":memory:", log: memoryLogger().log, keyring: await keyring() });
-    for (let i = 0; i < 5; i++) store.audit.append({ kind: i % 2 ? "b" : "a", actor: "t", subject: `s${i}`, detail: { i } });
+    for (let i = 0; i < 5; i++) store.audit.append({ kind: i % 2 ? "token.revoked" : "token.created", actor: "t", subject: `s${i}`, detail: { i } });
     const last2 = store.audit.list({ limit: 2 });
     expect(last2.map((e) => e.subject)).toEqual(["s3", "s4"]);
     expect(store.audit.list({ afterId: last2[0]!.id }).map((e) => e.subject)).toEqual(["s4"]);
-    expect(store.audit.list({ kind: "b" }).map((e) => e.detail)).toEqual([{ i: 1 }, { i: 3 }]);
+    expect(store.audit.list({ kind: "token.revoked" }).map((e) => e.detail)).toEqual([{ i: 1 }, { i: 3 }]);
+  });
+
+  test("audit: since keeps the events at or after a time", async () => {
+    const store = openStore({ path: ":memory:", log: memoryLogger().log, keyring: await keyring() });
+    for (const subject of ["old", "new"]) store.audit.append({ kind: "token.created", subject });
+    store.db.query("UPDATE audit_events SET at = ? WHERE subject = 'old'").run(Date.now() - 3_600_000);
+    expect(store.audit.list({ since: Date.now() - 60_000 }).map((e) => e.subject)).toEqual(["new"]);
+    expect(store.audit.list({ since: Date.now() - 7_200_000 }).map((e) => e.subject)).toEqual(["old", "new"]);
   });
 
   test("API tokens: stored by hash, found by hash, revoked, touched at most once a minute", async () => {
@@ -90,6 +98,7 @@ describe("store", () => {
     const now = 10_000_000;
     for (let i = 0; i < 10; i++) store.requestLogs.append(row(now - (10 - i) * 1000, `/r${i}`));
     expect(store.requestLogs.list({ limit: 3 }).map((l) => l.path)).toEqual(["/r7", "/r8", "/r9"]);
+    expect(store.requestLogs.list({ since: now - 2000 }).map((l) => l.path)).toEqual(["/r8", "/r9"]);
     // older than 5.5 s: r0..r4 go; then keep at most 3 rows: r5, r6 go
     expect(store.requestLogs.prune(3, 5500, now)).toBe(7);
     expect(store.requestLogs.list({}).map((l) => l.path)).toEqual(["/r7", "/r8", "/r9"]);
