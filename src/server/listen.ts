@@ -30,7 +30,7 @@ function listenError(e: unknown, where: string): GatewayError {
 }
 
 /** Binds host:port. `reusePort: true` shares the port with other sockets that ask for it too (load balancing by the kernel). */
-export function listenTcp<T extends Bun.Serve.Options<unknown>>(options: T, host: string, port: number, reusePort: boolean): Server<unknown> {
+export function listenTcp(options: Bun.Serve.Options<unknown>, host: string, port: number, reusePort: boolean): Server<unknown> {
   try {
     return Bun.serve({ ...options, hostname: host, port, reusePort } as unknown as Bun.Serve.Options<unknown>);
   } catch (e) {
@@ -50,7 +50,7 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
-export async function listenUnix<T extends Bun.Serve.Options<unknown>>(options: T, path: string, log: Logger): Promise<Server<unknown>> {
+export async function listenUnix(options: Bun.Serve.Options<unknown>, path: string, log: Logger): Promise<Server<unknown>> {
   if (existsSync(path)) {
     if (!lstatSync(path).isSocket()) throw new GatewayError("listen_failed", `cannot listen on unix socket ${path}: the path exists and is not a socket`, 500);
     if (await answers(path))

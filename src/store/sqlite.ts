@@ -8,7 +8,7 @@ import { MIGRATIONS, type Migration } from "./migrations.ts";
 
 /** `create: false` opens an existing database only (management commands never create a store). */
 export function openDatabase(path: string, log: Logger, migrations: readonly Migration[] = MIGRATIONS, opts: { create?: boolean } = {}): Database {
-  const create = opts.create ?? true;
+  const create = (opts.create ?? true) || path === ":memory:";
   if (path !== ":memory:" && create) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path, { create, readwrite: true, strict: true });
   // busy_timeout first: every later statement (even the WAL switch) may meet a lock held by another process
