@@ -13,6 +13,7 @@ import { AUDIT_KINDS, isAuditKind } from "../store/audit.ts";
 import { didYouMean } from "../core/suggest.ts";
 import { SCOPES, TOKEN_NAME } from "../tokens/service.ts";
 import { compileRouteTable } from "../routes/compile.ts";
+import { DocumentCache } from "../openapi/load.ts";
 import { VERSION } from "../version.ts";
 import { auditCommand, connectCommand, connectionsCommand, disconnectCommand, logsCommand, tokenCreate, tokenList, tokenRevoke } from "./manage.ts";
 import { cliLogger } from "./output.ts";
@@ -79,8 +80,10 @@ export const commands: Record<string, Command> = {
     async run(values) {
       const path = configPath(values);
       const loaded = await loadConfig(path, env);
-      // compile too: everything `serve` does short of binding a socket and opening the store
-      const table = compileRouteTable({ config: loaded.config, secrets: loaded.secrets, text: loaded.source.text, source: path ?? "embedded", version: 1, own: [] });
+      // compile too: everything `serve` does short of binding a socket and opening the store,
+      // upstream OpenAPI documents included (read and fetched as serve does)
+      const documents = await Gateway.loadDocuments(loaded, new DocumentCache());
+      const table = compileRouteTable({ config: loaded.config, secrets: loaded.secrets, text: loaded.source.text, source: path ?? "embedded", version: 1, own: [], documents });
       const c = loaded.config;
       // what serve would only meet later: upstreams the SSRF guard will refuse
       const findings = await upstreamFindings(c, table.connections);
@@ -95,7 +98,17 @@ export const commands: Record<string, Command> = {
           `${c.projects.reduce((n: number, p) => n + p.endpoints.length, 0)} endpoint(s), ${c.oauth_connections.length} OAuth connection(s), ` +
           `${c.github.identities.length} GitHub identit${c.github.identities.length === 1 ? "y" : "ies"}, ${c.mcp.upstreams.length} MCP upstream(s)\n`,
       );
+      const routes = [...table.endpoints.values()];
+      const documented = routes.filter((r) => r.openapi !== null);
+      if (documents.size)
+        process.stdout.write(
+          `upstream OpenAPI documents: ${documented.length} of ${documents.size} in use, ` +
+            `${documented.reduce((n, r) => n + (r.openapi?.selection.operations.length ?? 0), 0)} operation(s) documented, ` +
+            `${routes.reduce((n, r) => n + r.mcpTools.filter((t) => t.binding !== undefined).length, 0)} MCP tool(s) made from them\n`,
+        );
       for (const p of loaded.literalPaths) process.stdout.write(`warning: ${p} holds a literal secret; prefer env:, file:, k8s:, aws: or gcp:\n`);
+      // what serve does without (an upstream document, a tool), and why; never an error: serve keeps serving
+      for (const w of table.warnings) process.stdout.write(`warning: ${w.path}: ${w.message}\n`);
       if (loaded.secrets.size > loaded.literalPaths.length)
         process.stdout.write("note: secret references (env:, file:, …) were resolved here, in this shell's environment; the server resolves them in its own\n");
       return 0;

@@ -5,6 +5,11 @@
 import type { Config } from "./schema.ts";
 import type { ConfigIssue } from "./validate.ts";
 import { durationMs } from "./types.ts";
+import { parseOperationFilter } from "../openapi/filter.ts";
+import { parseDocumentRef } from "../openapi/ref.ts";
+
+/** /docs/json and /docs/assets/… are the gateway's own; a project's docs live at /docs/<project> */
+const RESERVED_PROJECT_IDS = new Set(["json", "assets"]);
 
 function url(path: string, v: string | undefined, issues: ConfigIssue[], opts: { noQuery?: boolean } = {}): void {
   if (v === undefined) return;
@@ -61,6 +66,7 @@ export function checkSemantics(c: Config): ConfigIssue[] {
 
   unique(c.projects, (p) => p.id, (i) => `projects[${i}].id`, "project id", issues);
   c.projects.forEach((p, i) => {
+    if (RESERVED_PROJECT_IDS.has(p.id)) issues.push({ path: `projects[${i}].id`, message: `"${p.id}" is reserved: the docs of a project are served at /docs/<project>, and /docs/${p.id} is the gateway's own` });
     unique(p.endpoints, (e) => e.slug, (j) => `projects[${i}].endpoints[${j}].slug`, "endpoint slug", issues);
     unique(p.tokens, (t) => t.name, (j) => `projects[${i}].tokens[${j}].name`, "token name", issues);
     p.endpoints.forEach((e, j) => {
@@ -68,6 +74,17 @@ export function checkSemantics(c: Config): ConfigIssue[] {
       url(`${at}.upstream_url`, e.upstream_url, issues, { noQuery: true });
       if (e.oauth_connection !== undefined && !connections.has(e.oauth_connection))
         issues.push({ path: `${at}.oauth_connection`, message: `no [[oauth_connections]] entry named ${JSON.stringify(e.oauth_connection)}` });
+      if (e.openapi !== undefined) {
+        const ref = parseDocumentRef(e.openapi, e.allow_private);
+        if ("error" in ref) issues.push({ path: `${at}.openapi`, message: ref.error });
+      }
+      if (e.operations !== undefined) {
+        if (e.openapi === undefined) issues.push({ path: `${at}.operations`, message: "operations selects from the upstream's OpenAPI document: set openapi too" });
+        const f = parseOperationFilter(e.operations);
+        if ("error" in f) issues.push({ path: `${at}.operations[${f.index}]`, message: f.error });
+      }
+      if (e.mcp_tools_from_openapi && e.openapi === undefined)
+        issues.push({ path: `${at}.mcp_tools_from_openapi`, message: "tools are made from the upstream's OpenAPI document: set openapi too" });
       unique(e.mcp_tools, (t) => t.name, (k) => `${at}.mcp_tools[${k}].name`, "tool name", issues);
       e.mcp_tools.forEach((t, k) => {
         if (t.input_schema === undefined) return;

@@ -19,6 +19,7 @@ export const McpToolDecl = Section(
 export const EndpointDecl = Section(
   {
     name: Type.Optional(Type.String({ minLength: 1, description: "Display name" })),
+    description: Type.Optional(Type.String({ minLength: 1, description: "What the endpoint is for, shown in the generated docs (Markdown)" })),
     slug: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$", description: "URL segment: /api/<project>/proxy/<slug>/..." }),
     upstream_url: HttpUrl("Upstream base URL; the client's remaining path is appended below it"),
     allowed_methods: Type.Array(HttpMethod, { default: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], description: "Methods passed through (405 otherwise)" }),
@@ -32,6 +33,19 @@ export const EndpointDecl = Section(
     }),
     allow_private: Type.Boolean({ default: false, description: "Allow an upstream on loopback/private addresses (SSRF guard off for this endpoint)" }),
     mcp_tools: Type.Array(McpToolDecl, { default: [], description: "Operations exposed as MCP tools at /mcp/project/<project>" }),
+    openapi: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "The upstream's own OpenAPI 3.x document (JSON or YAML): file:<path> (relative to the config file's directory) or an https URL (http only with allow_private), read at start-up and on every reload",
+      }),
+    ),
+    operations: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description: "Which operations of the openapi document are documented (and become tools): operationIds, path globs (/repos/*/*/issues, ** across segments), or \"METHOD /glob\"",
+      }),
+    ),
+    mcp_tools_from_openapi: Type.Boolean({ default: false, description: "Each documented operation of the openapi document is also a tool of /mcp/project/<project>" }),
   },
   "A proxied endpoint",
 );
@@ -49,6 +63,7 @@ export const ProjectDecl = Section(
   {
     id: Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", description: "Project id used in URLs (a slug or a UUID)" }),
     name: Type.Optional(Type.String({ minLength: 1, description: "Display name" })),
+    description: Type.Optional(Type.String({ minLength: 1, description: "What the project is, shown in the generated docs (Markdown)" })),
     environment: Type.Optional(Type.String({ minLength: 1, description: "Free-form environment label (production, staging, …)" })),
     endpoints: Type.Array(EndpointDecl, { default: [], description: "Endpoints of this project" }),
     tokens: Type.Array(ProjectTokenDecl, { default: [], description: "API tokens declared in config" }),

@@ -4,6 +4,7 @@ import type { SecretValues } from "../config/secrets.ts";
 import { durationMs } from "../config/types.ts";
 import { OwnerPolicy } from "./owners.ts";
 import type { IdentitySpec } from "./identities.ts";
+import { globToRegExp } from "../core/glob.ts";
 
 export interface GithubRoute {
   enabled: boolean;
@@ -21,15 +22,6 @@ export interface GithubRoute {
   queueTimeoutMs: number;
   requestTimeoutMs: number;
   cacheMaxBytes: number;
-}
-
-/** `*` matches within one path segment, `**` across segments. */
-export function globToRegExp(glob: string): RegExp {
-  const re = glob
-    .split(/(\*\*|\*)/)
-    .map((part) => (part === "**" ? ".*" : part === "*" ? "[^/]*" : part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")))
-    .join("");
-  return new RegExp(`^${re}$`);
 }
 
 export function compileGithub(config: Config, secrets: SecretValues): GithubRoute {

@@ -1,4 +1,4 @@
-/** validated config + resolved secrets → RouteTable. Pure: no I/O, no secret resolution. */
+/** validated config + resolved secrets + loaded upstream documents → RouteTable. Pure: no I/O, no secret resolution. */
 import { sha256 } from "../crypto/hash.ts";
 import { DEFAULT_PORT } from "../server/model.ts";
 import type { Config } from "../config/schema.ts";
@@ -9,6 +9,8 @@ import { compileConfigTokens } from "../tokens/compile.ts";
 import { compileGithub } from "../github/compile.ts";
 import { compileConnections } from "../oauth/compile.ts";
 import type { OwnRoute, RouteTable } from "./table.ts";
+import type { UpstreamDocuments } from "../openapi/load.ts";
+import type { ConfigIssue } from "../config/validate.ts";
 
 export interface CompileInput {
   config: Config;
@@ -21,6 +23,8 @@ export interface CompileInput {
   boundUrl?: string;
   /** secret slots left unresolved on purpose (a management command): what needs them is left out */
   skipped?: ReadonlySet<string>;
+  /** the endpoints' upstream OpenAPI documents, loaded beforehand (src/openapi/load.ts) */
+  documents?: UpstreamDocuments;
 }
 
 export function compileRouteTable(input: CompileInput): RouteTable {
@@ -28,6 +32,8 @@ export function compileRouteTable(input: CompileInput): RouteTable {
   const s = config.server;
   const fallback = input.boundUrl ?? `http://${s.host === "0.0.0.0" || s.host === "::" ? "localhost" : s.host}:${s.port ?? DEFAULT_PORT}`;
   const publicUrl = new URL(s.public_url ?? fallback);
+  const warnings: ConfigIssue[] = [];
+  const endpoints = compileEndpoints(config, input.secrets, input.documents, warnings, input.skipped);
   return {
     version: input.version,
     builtAt: Date.now(),
@@ -37,7 +43,8 @@ export function compileRouteTable(input: CompileInput): RouteTable {
     secrets: input.secrets,
     publicUrl,
     own: input.own,
-    endpoints: compileEndpoints(config, input.secrets, input.skipped),
+    endpoints,
+    warnings,
     projects: new Set(config.projects.map((p) => p.id)),
     apiTokens: compileConfigTokens(config, input.secrets, input.skipped),
     github: compileGithub(config, input.secrets),

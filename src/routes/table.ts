@@ -10,6 +10,7 @@ import type { McpUpstreamRoute } from "../mcp/compile.ts";
 import type { ConfigToken } from "../tokens/verify.ts";
 import type { GithubRoute } from "../github/compile.ts";
 import type { ConnectionRoute } from "../oauth/compile.ts";
+import type { ConfigIssue } from "../config/validate.ts";
 
 /** The gateway's own routes, listed for /stats and the docs. */
 export interface OwnRoute {
@@ -32,6 +33,8 @@ export interface RouteTable {
   readonly own: readonly OwnRoute[];
   /** key: `<project>/<slug>` */
   readonly endpoints: ReadonlyMap<string, EndpointRoute>;
+  /** what the config asks for but could not be used, and why (an upstream OpenAPI document, a tool): served without it */
+  readonly warnings: readonly ConfigIssue[];
   readonly projects: ReadonlySet<string>;
   /** API tokens declared in config, by hash */
   readonly apiTokens: ReadonlyMap<string, ConfigToken>;

@@ -19,6 +19,7 @@ import { oauthAdminPlugin } from "../oauth/admin.ts";
 import { tokensAdminPlugin } from "../tokens/admin.ts";
 import { logsAdminPlugin } from "../endpoints/admin.ts";
 import { VERSION } from "../version.ts";
+import type { OwnOperation } from "../docs/generate.ts";
 
 const started = new WeakMap<Request, number>();
 
@@ -60,7 +61,7 @@ function ownMethodsOf(routes: readonly { method: string; path: string }[]): (pat
 export function createApp(gw: Gateway, services: Services = createServices(gw)) {
   const { pipeline } = services;
   // the own routes are known once every plugin is in; the matcher is built on the first stray request
-  const own: { routes: readonly { method: string; path: string }[]; methods?: (path: string) => readonly string[] | null } = { routes: [] };
+  const own: { routes: readonly AppRoute[]; methods?: (path: string) => readonly string[] | null; documented?: readonly OwnOperation[] } = { routes: [] };
   const app = new Elysia({ name: "hubgate" })
     .error({ GatewayError })
     .onRequest(({ request, set }) => {
@@ -82,7 +83,7 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
       const status = responseValue instanceof Response ? responseValue.status : Number(set.status ?? 200);
       pipeline.finish(request, route || "unmatched", status, started.get(request) ?? performance.now(), String(set.headers["x-request-id"] ?? ""));
     })
-    .use(docsPlugin({ title: "hubgate", version: VERSION, description: "hubgate's own HTTP surface" }))
+    .use(docsPlugin(gw, { title: "hubgate", version: VERSION }, () => (own.documented ??= documentedRoutes(own.routes))))
     .use(opsPlugin(gw))
     .use(adminPlugin(gw))
     .use(tokensAdminPlugin(gw))
@@ -94,6 +95,32 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
     .use(githubPlugin(gw, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
   own.routes = app.routes;
   return app;
+}
+
+type AppRoute = { method: string; path: string; hooks?: unknown };
+
+/**
+ * The own routes the docs list as they are: not hidden, not the docs themselves, and not the routes
+ * that take every method (endpoints, GitHub pool, MCP servers): the docs describe those per config.
+ */
+function documentedRoutes(routes: readonly AppRoute[]): OwnOperation[] {
+  const out: OwnOperation[] = [];
+  for (const r of routes) {
+    const hooks = (r.hooks ?? {}) as { detail?: { hide?: boolean; summary?: string; tags?: string[] }; query?: unknown; body?: unknown; response?: unknown };
+    if (hooks.detail?.hide || r.method === "ALL" || r.path.startsWith("/docs")) continue;
+    const response = hooks.response as Record<string, unknown> | undefined;
+    out.push({
+      method: r.method,
+      path: r.path,
+      summary: hooks.detail?.summary,
+      tags: hooks.detail?.tags,
+      query: hooks.query,
+      body: hooks.body,
+      // a route's response schema, or its schemas by status
+      response: response && "200" in response ? response["200"] : response,
+    });
+  }
+  return out;
 }
 
 function validationSummary(error: unknown): string {

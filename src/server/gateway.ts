@@ -23,6 +23,7 @@ import { createMemoryState, createState, type SharedState } from "../state/index
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "./requestlog.ts";
 import { AuthThrottle } from "../tokens/throttle.ts";
+import { DocumentCache, loadUpstreamDocuments, type UpstreamDocuments } from "../openapi/load.ts";
 import type { LoggingConfig } from "./model.ts";
 
 export interface ReloadStatus {
@@ -99,6 +100,10 @@ export class Gateway {
     readonly state: SharedState,
     readonly routes: RouteTableHolder,
     private loaded: LoadedConfig,
+    /** fetched upstream OpenAPI documents, kept across reloads */
+    private readonly documentCache: DocumentCache,
+    /** the documents loaded at start-up, until finishStartup has compiled with them (whole documents are large; the table keeps only what it selected) */
+    private startupDocuments: UpstreamDocuments | null,
     private readonly storeLock: StoreLock | null,
   ) {
     this.authThrottle = new AuthThrottle({ counter: state.rateCounter, audit: store.audit });
@@ -135,10 +140,14 @@ export class Gateway {
       if (dropped) store.audit.append({ kind: "store.secrets_dropped", actor: "cli", detail: dropped });
       // what a management command must seal with (see assertServerKey)
       if (serving) store.meta.set(SERVING_KID, keyring.currentKid);
-      const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [] });
+      const documentCache = new DocumentCache();
+      // a management command proxies nothing: it fetches no upstream document
+      const documents: UpstreamDocuments = serving ? await Gateway.loadDocuments(loaded, documentCache) : new Map();
+      const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [], documents });
+      if (serving) Gateway.logWarnings(log, table);
       // a management command shares nothing with the server's replicas (and resolves no [state] url)
       const state = serving ? await createState(loaded.config.state, loaded.secrets, log) : createMemoryState();
-      return new Gateway(opts, log, store, keyring, state, new RouteTableHolder(table), loaded, lock);
+      return new Gateway(opts, log, store, keyring, state, new RouteTableHolder(table), loaded, documentCache, documents, lock);
     } catch (e) {
       db?.close();
       lock?.release();
@@ -210,6 +219,16 @@ export class Gateway {
     return { config: l.config, secrets: l.secrets, skipped: l.skipped, text: l.source.text, source: l.source.path ?? "embedded" };
   }
 
+  /** The endpoints' upstream OpenAPI documents (files next to the config, URLs through the outbound client). */
+  static loadDocuments(l: LoadedConfig, cache: DocumentCache): Promise<UpstreamDocuments> {
+    return loadUpstreamDocuments(l.config, { configDir: l.source.path === null ? process.cwd() : dirname(l.source.path), cache });
+  }
+
+  /** What the table serves without (an upstream document that could not be used, a tool left out), and why. */
+  private static logWarnings(log: Logger, table: RouteTable): void {
+    for (const w of table.warnings) log.warn(w.message, { key: w.path });
+  }
+
   private static configureLog(log: Logger, l: LoggingConfig): void {
     log.setLevel(l.level);
     log.setFormat(l.format);
@@ -265,7 +284,14 @@ export class Gateway {
     this.boundUrl = boundUrl;
     this.own = own;
     const t = this.routes.current();
-    this.routes.swap(compileRouteTable({ ...Gateway.compileInput(this.loaded), version: t.version, own, boundUrl }));
+    this.routes.swap(compileRouteTable({ ...Gateway.compileInput(this.loaded), version: t.version, own, boundUrl, documents: this.startupDocuments ?? undefined }));
+    this.startupDocuments = null;
+    Gateway.releaseDocuments(t);
+  }
+
+  /** Whole upstream documents are garbage once compiled (tens of MB for GitHub's): collect them now rather than some time later. */
+  private static releaseDocuments(table: RouteTable): void {
+    if ([...table.endpoints.values()].some((e) => e.openapi !== null)) Bun.gc(true);
   }
 
   /** SIGHUP: re-read, validate, resolve, compile, swap. An invalid file keeps the old table. Concurrent calls share one run. */
@@ -280,13 +306,17 @@ export class Gateway {
     this.reloads.lastAt = Date.now();
     try {
       const loaded = await loadConfig(this.opts.configPath, this.opts.env, this.log, { secrets: this.opts.secrets });
+      const documents = await Gateway.loadDocuments(loaded, this.documentCache);
       const prev = this.routes.current();
-      const next = compileRouteTable({ ...Gateway.compileInput(loaded), version: prev.version + 1, own: this.own, boundUrl: this.boundUrl });
+      const next = compileRouteTable({ ...Gateway.compileInput(loaded), version: prev.version + 1, own: this.own, boundUrl: this.boundUrl, documents });
+      Gateway.logWarnings(this.log, next);
       this.warnRestartKeys(prev, next);
       Gateway.warnLiterals(this.log, loaded);
       Gateway.configureLog(this.log, loaded.config.logging);
       this.loaded = loaded;
+      this.startupDocuments = null;
       this.routes.swap(next);
+      Gateway.releaseDocuments(next);
       for (const hook of this.reloadHooks) await hook(next).catch((e: unknown) => this.log.error("reload hook failed", { err: e }));
       this.reloads.count++;
       this.reloads.lastResult = "ok";

@@ -3,7 +3,7 @@ import { bucketOf } from "../../src/github/bucket.ts";
 import { classifyGraphql } from "../../src/github/graphql.ts";
 import { rewriteLink, rewriteUrl } from "../../src/github/rewrite.ts";
 import { resolveLayout } from "../../src/github/layout.ts";
-import { globToRegExp } from "../../src/github/compile.ts";
+import { globToRegExp } from "../../src/core/glob.ts";
 import { etagMatches } from "../../src/github/cache.ts";
 import { clientCredential } from "../../src/github/auth.ts";
 import { RateBook } from "../../src/github/ratelimit.ts";

@@ -13,9 +13,10 @@ export function tempDir(prefix = "hubgate-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Writes gateway.toml into a fresh temp dir with port 0 and a store inside that dir. */
-export function writeConfig(body: string, dir = tempDir()): { dir: string; path: string } {
+/** Writes gateway.toml into a fresh temp dir with port 0 and a store inside that dir (and `files` beside it). */
+export function writeConfig(body: string, dir = tempDir(), files: Record<string, string> = {}): { dir: string; path: string } {
   const path = join(dir, "gateway.toml");
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const hasServer = /^\[server\]/m.test(body);
   const hasStorage = /^\[storage\]/m.test(body);
   const head = `${hasServer ? "" : "[server]\nport = 0\n"}${hasStorage ? "" : `[storage]\npath = "${join(dir, "hubgate.db")}"\n`}`;
@@ -24,16 +25,16 @@ export function writeConfig(body: string, dir = tempDir()): { dir: string; path:
 }
 
 /** An in-process gateway bound to a free loopback port, signals not installed. */
-export async function startGateway(body = "", env: Record<string, string | undefined> = {}): Promise<Running & { lines: string[]; configPath: string; dir: string }> {
-  const { dir, path } = writeConfig(body);
+export async function startGateway(body = "", env: Record<string, string | undefined> = {}, files: Record<string, string> = {}): Promise<Running & { lines: string[]; configPath: string; dir: string }> {
+  const { dir, path } = writeConfig(body, tempDir(), files);
   const { log, lines } = memoryLogger("debug");
   const running = await serve({ configPath: path, env: { HUBGATE_APP_KEY: APP_KEY, ...env }, log, signals: false });
   return { ...running, lines, configPath: path, dir };
 }
 
 /** A gateway + app for in-process `app.handle()` tests (no socket). */
-export async function inProcess(body = "", env: Record<string, string | undefined> = {}) {
-  const { dir, path } = writeConfig(body);
+export async function inProcess(body = "", env: Record<string, string | undefined> = {}, files: Record<string, string> = {}) {
+  const { dir, path } = writeConfig(body, tempDir(), files);
   const { log, lines } = memoryLogger("debug");
   const gw = await Gateway.start({ configPath: path, env: { HUBGATE_APP_KEY: APP_KEY, ...env }, log });
   const app = createApp(gw);
