@@ -2,7 +2,8 @@
  * The commands: each declares its flags, arguments and examples (src/cli/spec.ts turns them into help,
  * usage lines and usage errors) and returns an exit status.
  */
-import { locateConfig, loadConfig, ConfigError } from "../config/index.ts";
+import { locateConfig, loadConfig, ConfigError, storeSecrets } from "../config/index.ts";
+import { isGatewayError } from "../core/errors.ts";
 import { DURATION_PATTERN, durationMs } from "../config/types.ts";
 import { serve } from "../server/serve.ts";
 import { Logger } from "../core/log.ts";
@@ -49,17 +50,24 @@ export const commands: Record<string, Command> = {
   serve: {
     summary: "run the gateway",
     description: "Without a config file (no --config, no $HUBGATE_CONFIG, no ./gateway.toml) it runs the embedded example config.\nLogs are JSON lines on stdout. SIGHUP reloads the config; SIGTERM/SIGINT drain and stop.",
-    flags: { config },
-    examples: ["hubgate serve --config /etc/hubgate/gateway.toml"],
+    flags: {
+      config,
+      "drop-unreadable-secrets": {
+        type: "boolean",
+        help: "delete the stored secrets sealed with app keys that are not configured (audited), instead of refusing to start",
+      },
+    },
+    examples: ["hubgate serve --config /etc/hubgate/gateway.toml", "hubgate serve --config /etc/hubgate/gateway.toml --drop-unreadable-secrets"],
     async run(values) {
       const log = new Logger("info");
       const path = configPath(values);
       if (path === null) log.warn("no gateway.toml found; running on the embedded example config", { hint: "pass --config or set HUBGATE_CONFIG" });
       try {
-        await serve({ configPath: path, env, log });
+        await serve({ configPath: path, env, log, dropUnreadableSecrets: values["drop-unreadable-secrets"] === true });
         return -1;
       } catch (e) {
         if (e instanceof ConfigError) log.error("invalid configuration", { errors: e.issues });
+        else if (isGatewayError(e)) log.error("not started", { code: e.code, reason: e.message });
         throw e;
       }
     },
@@ -112,9 +120,14 @@ export const commands: Record<string, Command> = {
     flags: { config },
     examples: ["hubgate rekey --config /etc/hubgate/gateway.toml"],
     async run(values) {
-      const gw = await Gateway.start({ configPath: configPath(values), env, log: cliLogger() });
-      const r = await rekey(gw.store, gw.keyring);
-      await gw.close();
+      const gw = await Gateway.start({ configPath: configPath(values), env, role: "manage", secrets: storeSecrets, log: cliLogger() });
+      let r;
+      try {
+        gw.assertServerKey("rekey");
+        r = await rekey(gw.store, gw.keyring);
+      } finally {
+        await gw.close();
+      }
       process.stdout.write(`rekey: ${r.resealed} of ${r.scanned} sealed value(s) re-sealed with key ${gw.keyring.currentKid}\n`);
       return 0;
     },
@@ -173,9 +186,12 @@ export const commands: Record<string, Command> = {
   },
   disconnect: {
     summary: "revoke (where the provider supports it) and delete an OAuth grant",
-    flags: { config },
+    flags: {
+      force: { type: "boolean", help: "delete the grant without contacting the provider: for a grant that cannot be unsealed (status unreadable)" },
+      config,
+    },
     args: [{ name: "NAME", help: "the connection (see 'hubgate connections')" }],
-    examples: ["hubgate disconnect github"],
+    examples: ["hubgate disconnect github", "hubgate disconnect --force github"],
     run: disconnectCommand,
   },
   logs: {

@@ -5,7 +5,7 @@
  * header row, `--json` prints JSON Lines, notes for the person go to stderr.
  */
 import { Gateway } from "../server/gateway.ts";
-import { locateConfig } from "../config/index.ts";
+import { connectionSecrets, locateConfig, storeSecrets, type SecretFilter } from "../config/index.ts";
 import { durationMs } from "../config/types.ts";
 import { createApiToken, revokeApiToken, tokenView } from "../tokens/service.ts";
 import { connectionNotFound } from "../oauth/service.ts";
@@ -16,10 +16,14 @@ import type { Values } from "./spec.ts";
 
 const env = process.env as Record<string, string | undefined>;
 
-async function withGateway<T>(values: Values, fn: (gw: Gateway) => Promise<T>): Promise<T> {
+/**
+ * The gateway of a management command: the server's store (which must exist; no lock is taken, the
+ * server may be running) and only the secrets the command uses — by default the store's keys.
+ */
+async function withGateway<T>(values: Values, fn: (gw: Gateway) => Promise<T>, secrets: SecretFilter = storeSecrets): Promise<T> {
   const path = locateConfig(typeof values.config === "string" ? values.config : undefined, env).path;
   // stdout carries only the command's output (a token, a URL, a table); warnings go to stderr as plain text
-  const gw = await Gateway.start({ configPath: path, env, log: cliLogger() });
+  const gw = await Gateway.start({ configPath: path, env, role: "manage", secrets, log: cliLogger() });
   try {
     return await fn(gw);
   } finally {
@@ -76,6 +80,7 @@ export async function tokenRevoke(values: Values, [id]: string[]): Promise<numbe
 
 export async function connectCommand(values: Values, [name]: string[]): Promise<number> {
   return withGateway(values, async (gw) => {
+    gw.assertServerKey("connect"); // the link's PKCE verifier is sealed for the server to open
     const { url, expiresAt } = await gw.oauth.startConnect(name!, "cli");
     out(url);
     process.stderr.write(`open this URL in a browser within 10 minutes (until ${when(expiresAt)}); it works once, on the running gateway\n`);
@@ -85,24 +90,31 @@ export async function connectCommand(values: Values, [name]: string[]): Promise<
 
 export async function connectionsCommand(values: Values, [name]: string[]): Promise<number> {
   return withGateway(values, async (gw) => {
-    const all = gw.oauth.status();
+    const all = await gw.oauth.status();
     const rows = name === undefined ? all : all.filter((c) => c.name === name);
     if (name !== undefined && !rows.length) throw connectionNotFound(name, all.map((c) => c.name));
     if (values.json) for (const c of rows) jsonLine(c);
     else
       new Table(["NAME", "PRESET", "STATUS", "EXPIRES", "SCOPES", "LAST REFRESH", "ERROR"]).print(
-        rows.map((c) => [c.name, c.preset ?? "-", c.status, when(c.expiresAt ?? null), (c.scopes ?? []).join(",") || "-", when(c.refreshedAt ?? null), c.lastError ?? "-"]),
+        rows.map((c) => [c.name, c.preset ?? "-", c.status, when(c.expiresAt ?? null), (c.scopes ?? []).join(",") || "-", when(c.refreshedAt ?? null), c.reason ?? c.lastError ?? "-"]),
       );
     return 0;
   });
 }
 
 export async function disconnectCommand(values: Values, [name]: string[]): Promise<number> {
-  return withGateway(values, async (gw) => {
-    const r = await gw.oauth.disconnect(name!, "cli");
-    out(`${name}: ${r.deleted ? "grant deleted" : "was not connected"}${r.revoked ? ", revoked at the provider" : ""}`);
-    return 0;
-  });
+  const force = values.force === true;
+  // the connection's client secret authenticates the revocation at the provider; --force contacts no provider
+  return withGateway(
+    values,
+    async (gw) => {
+      const r = await gw.oauth.disconnect(name!, "cli", { force });
+      const how = r.revoked ? ", revoked at the provider" : force && r.deleted ? `, not revoked at the provider (--force${r.unreadable ? "; it could not be unsealed" : ""})` : "";
+      out(`${name}: ${r.deleted ? "grant deleted" : "was not connected"}${how}`);
+      return 0;
+    },
+    force ? storeSecrets : connectionSecrets(name!),
+  );
 }
 
 const logRow = (l: RequestLog) => [

@@ -43,18 +43,40 @@ export function collectSecretRefs(schema: TSchema, value: unknown, pointer = "")
   return out;
 }
 
-/** Resolve every secret reference of the config in parallel; throws ConfigError listing each failure. */
+/**
+ * Which secret slots (TOML paths) to resolve. `serve`, `check` and reloads resolve every one; a
+ * management command only those it uses, so a secret of the server's environment that the operator's
+ * shell lacks (an OAuth client secret, a GitHub token) does not fail `hubgate token list`.
+ */
+export type SecretFilter = (path: string, config: Config) => boolean;
+
+/** The app key and the previous app keys: every command that opens the store needs them. */
+export const storeSecrets: SecretFilter = (path) => path === "storage.app_key" || path.startsWith("storage.previous_app_keys[");
+
+/** The store's keys and the client secret of one OAuth connection (to revoke its grant at the provider). */
+export const connectionSecrets =
+  (name: string): SecretFilter =>
+  (path, config) =>
+    storeSecrets(path, config) || path === `oauth_connections[${config.oauth_connections.findIndex((c) => c.name === name)}].client_secret`;
+
+/**
+ * Resolve the secret references of the config (all, or those `want` selects) in parallel; throws
+ * ConfigError listing each failure. Slots left out are listed in `skipped`, never resolved.
+ */
 export async function resolveConfigSecrets(
   config: Config,
   resolver: SecretResolverLike,
-): Promise<{ values: SecretValues; literalPaths: string[] }> {
-  const slots = collectSecretRefs(ConfigSchema, config);
+  want?: SecretFilter,
+): Promise<{ values: SecretValues; literalPaths: string[]; skipped: ReadonlySet<string> }> {
+  const all = collectSecretRefs(ConfigSchema, config);
+  const slots = want ? all.filter((s) => want(s.path, config)) : all;
+  const skipped = new Set(all.filter((s) => !slots.includes(s)).map((s) => s.path));
   const values = new Map<string, string>();
   const issues: ConfigIssue[] = [];
-  const literalPaths: string[] = [];
+  // a literal is in the file whichever command reads it: every slot is looked at, resolved or not
+  const literalPaths = all.filter((slot) => resolver.isLiteral(slot.ref)).map((slot) => slot.path);
   await Promise.all(
     slots.map(async (slot) => {
-      if (resolver.isLiteral(slot.ref)) literalPaths.push(slot.path);
       try {
         values.set(slot.path, await resolver.resolve(slot.ref));
       } catch (e) {
@@ -64,5 +86,5 @@ export async function resolveConfigSecrets(
     }),
   );
   if (issues.length) throw new ConfigError(issues.sort((a, b) => a.path.localeCompare(b.path)));
-  return { values, literalPaths: literalPaths.sort() };
+  return { values, literalPaths: literalPaths.sort(), skipped };
 }

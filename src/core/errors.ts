@@ -21,6 +21,9 @@ export const ERROR_CODES = [
   // invalid_scope and access_denied above serve both)
   "invalid_client", "invalid_client_metadata", "invalid_grant", "invalid_redirect_uri", "invalid_target",
   "unsupported_grant_type",
+  // start-up and operator errors (serve and the management commands): the process refuses, nothing is served
+  "address_in_use", "listen_failed", "store_locked", "store_not_found", "app_key_not_found",
+  "app_key_mismatch",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

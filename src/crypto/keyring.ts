@@ -21,20 +21,34 @@ async function kidOf(key: Uint8Array): Promise<string> {
   return Buffer.from(digest.subarray(0, 4)).toString("hex");
 }
 
+/** A value that could not be opened: where it is stored (its AAD), the key id it names, and why — never the value. */
+export interface UnsealFailure {
+  aad: string;
+  kid: string | null;
+  reason: string;
+}
+
 export class Keyring {
   private constructor(
     readonly currentKid: string,
     private readonly keys: ReadonlyMap<string, CryptoKey>,
+    private readonly onFailure?: (f: UnsealFailure) => void,
   ) {}
 
-  static async create(current: Uint8Array, previous: readonly Uint8Array[] = []): Promise<Keyring> {
+  /** `onFailure` hears of every value that cannot be opened (the gateway logs it at error level). */
+  static async create(current: Uint8Array, previous: readonly Uint8Array[] = [], onFailure?: (f: UnsealFailure) => void): Promise<Keyring> {
     const keys = new Map<string, CryptoKey>();
     for (const k of [current, ...previous]) {
       if (k.length !== 32) throw new GatewayError("invalid_app_key", `an app key must be 32 bytes, got ${k.length}`, 500);
       const kid = await kidOf(k);
       if (!keys.has(kid)) keys.set(kid, await crypto.subtle.importKey("raw", new Uint8Array(k), "AES-GCM", false, ["encrypt", "decrypt"]));
     }
-    return new Keyring(await kidOf(current), keys);
+    return new Keyring(await kidOf(current), keys, onFailure);
+  }
+
+  /** The key id of a key: what its envelopes carry. */
+  static idOf(key: Uint8Array): Promise<string> {
+    return kidOf(key);
   }
 
   get kids(): string[] {
@@ -61,12 +75,15 @@ export class Keyring {
 
   async open(envelope: string, aad: string): Promise<Uint8Array> {
     const parts = envelope.split(".");
-    if (parts.length !== 3 || parts[0] !== VERSION) throw new GatewayError("unseal_failed", "not a sealed value (unknown envelope format)", 500);
+    const fail = (reason: string) => {
+      this.onFailure?.({ aad, kid: parts.length === 3 && parts[0] === VERSION ? parts[1]! : null, reason });
+      return new GatewayError("unseal_failed", reason, 500);
+    };
+    if (parts.length !== 3 || parts[0] !== VERSION) throw fail("not a sealed value (unknown envelope format)");
     const key = this.keys.get(parts[1]!);
-    if (!key)
-      throw new GatewayError("unseal_failed", `value sealed with key ${parts[1]}, which is not configured (add it to storage.previous_app_keys)`, 500);
+    if (!key) throw fail(`value sealed with key ${parts[1]}, which is not configured (add it to storage.previous_app_keys)`);
     const raw = fromB64url(parts[2]!);
-    if (raw.length < IV_BYTES + 16) throw new GatewayError("unseal_failed", "sealed value is truncated", 500);
+    if (raw.length < IV_BYTES + 16) throw fail("sealed value is truncated");
     try {
       const pt = await crypto.subtle.decrypt(
         { name: "AES-GCM", iv: raw.subarray(0, IV_BYTES), additionalData: new TextEncoder().encode(aad) },
@@ -75,7 +92,7 @@ export class Keyring {
       );
       return new Uint8Array(pt);
     } catch {
-      throw new GatewayError("unseal_failed", "sealed value failed authentication (wrong key, tampered, or moved)", 500);
+      throw fail("sealed value failed authentication (wrong key, tampered, or moved)");
     }
   }
 

@@ -57,8 +57,15 @@ export interface McpToolRoute {
 /**
  * `documents`: the upstream OpenAPI documents loaded for this config (by endpoint key); `warnings`
  * collects what could not be used and why, by key path (logged at start-up and reload, printed by check).
+ * `skipped`: secret slots a management command left unresolved (it proxies nothing).
  */
-export function compileEndpoints(config: Config, secrets: SecretValues, documents: UpstreamDocuments = new Map(), warnings: ConfigIssue[] = []): Map<string, EndpointRoute> {
+export function compileEndpoints(
+  config: Config,
+  secrets: SecretValues,
+  documents: UpstreamDocuments = new Map(),
+  warnings: ConfigIssue[] = [],
+  skipped: ReadonlySet<string> = new Set(),
+): Map<string, EndpointRoute> {
   const out = new Map<string, EndpointRoute>();
   config.projects.forEach((p, i) => {
     // tool names are one namespace per project: declared tools keep theirs, generated ones give way
@@ -69,6 +76,7 @@ export function compileEndpoints(config: Config, secrets: SecretValues, document
       for (const name of Object.keys(e.headers)) {
         const path = `projects[${i}].endpoints[${j}].headers.${tomlKey(name)}`;
         const v = secrets.get(path);
+        if (v === undefined && skipped.has(path)) continue; // a management command, which proxies nothing
         if (v === undefined) throw new Error(`internal: secret for ${path} was not resolved`);
         headers[name.toLowerCase()] = v;
       }

@@ -8,7 +8,7 @@ export function oauthAdminPlugin(gw: Gateway) {
   const name = t.Object({ name: t.String({ minLength: 1, maxLength: 100 }) });
   return new Elysia({ name: "hubgate-oauth-admin" })
     .onBeforeHandle({ as: "local" }, ({ request }) => requireRoot(gw, request))
-    .get("/admin/connections", () => ({ connections: gw.oauth.status() }), { detail: detail("OAuth connections and their grant status (never tokens)") })
+    .get("/admin/connections", async () => ({ connections: await gw.oauth.status() }), { detail: detail("OAuth connections and their grant status (never tokens)") })
     .post(
       "/admin/connections/:name/connect",
       async ({ params }) => {
@@ -17,8 +17,9 @@ export function oauthAdminPlugin(gw: Gateway) {
       },
       { params: name, detail: detail("Start connecting: returns a one-time URL to open in a browser") },
     )
-    .delete("/admin/connections/:name", ({ params }) => gw.oauth.disconnect(params.name, "admin"), {
+    .delete("/admin/connections/:name", ({ params, query }) => gw.oauth.disconnect(params.name, "admin", { force: query.force === "true" }), {
       params: name,
-      detail: detail("Disconnect: revoke at the provider where supported, delete the grant"),
+      query: t.Object({ force: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])) }),
+      detail: detail("Disconnect: revoke at the provider where supported, delete the grant; ?force=true deletes it without contacting the provider (a grant that cannot be unsealed)"),
     });
 }

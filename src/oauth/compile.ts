@@ -46,8 +46,9 @@ export function compileConnections(config: Config, secrets: SecretValues): Map<s
     if (!tokenUrl) issues.push({ path: `${at}.token_url`, message: "required (no preset provides it)" });
     if (!c.client_id) issues.push({ path: `${at}.client_id`, message: "required: the OAuth client id registered with the provider" });
     const clientSecret = c.client_secret === undefined ? undefined : secrets.get(`${at}.client_secret`);
-    const tokenAuthMethod = c.token_auth_method ?? preset?.token_auth_method ?? (clientSecret === undefined ? "none" : "client_secret_post");
-    if (tokenAuthMethod !== "none" && clientSecret === undefined)
+    // decided by what the file declares: a management command may leave the secret unresolved
+    const tokenAuthMethod = c.token_auth_method ?? preset?.token_auth_method ?? (c.client_secret === undefined ? "none" : "client_secret_post");
+    if (tokenAuthMethod !== "none" && c.client_secret === undefined)
       issues.push({ path: `${at}.client_secret`, message: `required for token_auth_method = "${tokenAuthMethod}"` });
     if (!authorizationUrl || !tokenUrl || !c.client_id) return;
     out.set(

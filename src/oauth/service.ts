@@ -5,10 +5,10 @@
  * Every step leaves an audit event; no token ever reaches a log line.
  */
 import { pkceChallenge, randomToken as random } from "../crypto/hash.ts";
-import { GatewayError } from "../core/errors.ts";
+import { GatewayError, isGatewayError } from "../core/errors.ts";
 import { didYouMean } from "../core/suggest.ts";
 import type { Gateway } from "../server/gateway.ts";
-import type { GrantInfo } from "../store/index.ts";
+import type { Grant, GrantInfo } from "../store/index.ts";
 import type { ConnectionRoute } from "./compile.ts";
 import { exchangeCode, OAuthError, refreshGrant, revoke, type TokenSet } from "./client.ts";
 
@@ -24,7 +24,10 @@ const REFRESH_MARGIN_MS = 60_000;
 export interface ConnectionStatus extends Partial<GrantInfo> {
   name: string;
   preset?: string;
-  status: "connected" | "expired" | "not_connected" | "error";
+  /** unreadable: a grant is stored but cannot be unsealed with the configured app keys (see `reason`) */
+  status: "connected" | "expired" | "not_connected" | "error" | "unreadable";
+  /** why an unreadable grant cannot be opened (e.g. the key id it was sealed with is not configured) */
+  reason?: string;
 }
 
 export class OAuthService {
@@ -163,10 +166,21 @@ export class OAuthService {
     return t.scope ? t.scope.split(/[\s,]+/).filter(Boolean) : [...conn.scopes];
   }
 
+  /** The stored grant, unsealed; one that cannot be unsealed is an unseal_failed naming the connection. */
+  private async readGrant(name: string, grantKey: string): Promise<Grant | null> {
+    try {
+      return await this.gw.store.oauth.grant(grantKey);
+    } catch (e) {
+      if (isGatewayError(e) && e.code === "unseal_failed")
+        throw new GatewayError("unseal_failed", `The stored grant of "${name}" cannot be unsealed: ${e.message}`, 500, { cause: e });
+      throw e;
+    }
+  }
+
   /** The access token to inject, refreshed first when it expires within 60 s (one refresh at a time per connection). */
   async accessToken(name: string, grantKey = name, opts: { force?: boolean } = {}): Promise<string> {
     const failed = (why: string) => new GatewayError("oauth_connection_failed", `Upstream OAuth connection failed: ${why}`, 502);
-    const grant = await this.gw.store.oauth.grant(grantKey);
+    const grant = await this.readGrant(name, grantKey);
     if (!grant) throw failed(`"${name}" is not connected (run \`hubgate connect ${name}\`)`);
     if (!opts.force && (grant.expiresAt === null || grant.expiresAt - Date.now() > REFRESH_MARGIN_MS)) return grant.accessToken;
     // one refresh per grant at a time: providers such as GitHub issue single-use refresh tokens
@@ -175,7 +189,7 @@ export class OAuthService {
 
   private async refresh(name: string, grantKey: string, failed: (why: string) => GatewayError, staleToken: string | null): Promise<string> {
     // re-read inside the flight: a refresh that just finished elsewhere already did the work
-    const grant = await this.gw.store.oauth.grant(grantKey);
+    const grant = await this.readGrant(name, grantKey);
     if (!grant) throw failed(`"${name}" is not connected`);
     const fresh = staleToken === null ? grant.expiresAt === null || grant.expiresAt - Date.now() > REFRESH_MARGIN_MS : grant.accessToken !== staleToken;
     if (fresh) return grant.accessToken;
@@ -212,10 +226,36 @@ export class OAuthService {
     this.gw.log.warn("oauth refresh failed", { connection: name, reason });
   }
 
-  /** Revoke at the provider where supported, then delete the grant. */
-  async disconnect(name: string, actor: string): Promise<{ revoked: boolean; deleted: boolean }> {
+  /**
+   * Revoke at the provider where supported, then delete the grant. `force` deletes it without
+   * contacting the provider: for a grant that cannot be unsealed (so cannot be revoked), or of a
+   * connection no longer in the config.
+   */
+  async disconnect(name: string, actor: string, opts: { force?: boolean } = {}): Promise<{ revoked: boolean; deleted: boolean; unreadable: boolean }> {
+    if (opts.force) {
+      if (!this.hasConnection(name) && !this.gw.store.oauth.info(name)) this.connection(name); // connection_not_found
+      const unreadable = await this.readGrant(name, name).then(
+        () => false,
+        (e: unknown) => isGatewayError(e) && e.code === "unseal_failed",
+      );
+      const deleted = this.gw.store.oauth.deleteGrant(name);
+      this.gw.store.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked: false, deleted, forced: true, unreadable } });
+      if (deleted) this.gw.log.warn("grant deleted without revoking it at the provider (forced)", { connection: name, unreadable });
+      return { revoked: false, deleted, unreadable };
+    }
     const conn = this.connection(name);
-    const grant = await this.gw.store.oauth.grant(name);
+    let grant: Grant | null;
+    try {
+      grant = await this.readGrant(name, name);
+    } catch (e) {
+      if (isGatewayError(e) && e.code === "unseal_failed")
+        throw new GatewayError(
+          "unseal_failed",
+          `${e.message}. It cannot be revoked at the provider: restore the app key it was sealed with (storage.previous_app_keys), or delete it without revoking: \`hubgate disconnect --force ${name}\``,
+          500,
+        );
+      throw e;
+    }
     let revoked = false;
     if (grant && conn.revocationUrl) {
       try {
@@ -226,16 +266,25 @@ export class OAuthService {
     }
     const deleted = this.gw.store.oauth.deleteGrant(name);
     this.gw.store.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked, deleted } });
-    return { revoked, deleted };
+    return { revoked, deleted, unreadable: false };
   }
 
-  status(): ConnectionStatus[] {
+  /** Each configured connection with its grant's state; a grant is opened to tell whether it is readable (failures are logged). */
+  async status(): Promise<ConnectionStatus[]> {
     const now = Date.now();
-    return [...this.gw.routes.current().connections.values()].map((c) => {
-      const g = this.gw.store.oauth.info(c.name);
-      if (!g) return { name: c.name, preset: c.preset, status: "not_connected" as const };
-      const expired = g.expiresAt !== null && g.expiresAt <= now && !g.hasRefreshToken;
-      return { name: c.name, preset: c.preset, ...g, status: g.lastError ? ("error" as const) : expired ? ("expired" as const) : ("connected" as const) };
-    });
+    return Promise.all(
+      [...this.gw.routes.current().connections.values()].map(async (c): Promise<ConnectionStatus> => {
+        const g = this.gw.store.oauth.info(c.name);
+        if (!g) return { name: c.name, preset: c.preset, status: "not_connected" };
+        try {
+          await this.gw.store.oauth.grant(c.name);
+        } catch (e) {
+          if (isGatewayError(e) && e.code === "unseal_failed") return { name: c.name, preset: c.preset, ...g, status: "unreadable", reason: e.message };
+          throw e;
+        }
+        const expired = g.expiresAt !== null && g.expiresAt <= now && !g.hasRefreshToken;
+        return { name: c.name, preset: c.preset, ...g, status: g.lastError ? "error" : expired ? "expired" : "connected" };
+      }),
+    );
   }
 }

@@ -21,6 +21,8 @@ export interface CompileInput {
   own: readonly OwnRoute[];
   /** the address actually bound, used for the default public URL */
   boundUrl?: string;
+  /** secret slots left unresolved on purpose (a management command): what needs them is left out */
+  skipped?: ReadonlySet<string>;
   /** the endpoints' upstream OpenAPI documents, loaded beforehand (src/openapi/load.ts) */
   documents?: UpstreamDocuments;
 }
@@ -31,7 +33,7 @@ export function compileRouteTable(input: CompileInput): RouteTable {
   const fallback = input.boundUrl ?? `http://${s.host === "0.0.0.0" || s.host === "::" ? "localhost" : s.host}:${s.port ?? DEFAULT_PORT}`;
   const publicUrl = new URL(s.public_url ?? fallback);
   const warnings: ConfigIssue[] = [];
-  const endpoints = compileEndpoints(config, input.secrets, input.documents, warnings);
+  const endpoints = compileEndpoints(config, input.secrets, input.documents, warnings, input.skipped);
   return {
     version: input.version,
     builtAt: Date.now(),
@@ -44,7 +46,7 @@ export function compileRouteTable(input: CompileInput): RouteTable {
     endpoints,
     warnings,
     projects: new Set(config.projects.map((p) => p.id)),
-    apiTokens: compileConfigTokens(config, input.secrets),
+    apiTokens: compileConfigTokens(config, input.secrets, input.skipped),
     github: compileGithub(config, input.secrets),
     connections: compileConnections(config, input.secrets),
     mcpUpstreams: compileMcpUpstreams(config),

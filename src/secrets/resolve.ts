@@ -3,7 +3,7 @@
  * names the reference and the reason — never a value, never a credential.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { isGatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { guardedFetch } from "../proxy/outbound.ts";
@@ -24,6 +24,8 @@ export interface ResolverDeps {
   fetch?: Fetch;
   log?: Logger;
   now?: () => number;
+  /** what a relative `file:` path is relative to: the config file's directory (default: the current directory) */
+  baseDir?: string;
 }
 
 const trimNewline = (s: string) => s.replace(/\r?\n$/, "");
@@ -52,7 +54,7 @@ export function createSecretResolver(opts: SecretsConfig, deps: ResolverDeps = {
         return v;
       }
       case "file":
-        return readText(ref, r.path);
+        return readText(ref, resolvePath(deps.baseDir ?? process.cwd(), r.path));
       case "k8s":
         return readText(ref, join(opts.k8s_root, r.namespace, r.secret, r.key), "is the Secret mounted there? ([secrets] k8s_root)");
       case "aws": {

@@ -3,17 +3,23 @@
  * reload pipeline (read → validate → resolve secrets → compile → atomic swap). Features receive this
  * object and take `gw.routes.current()` once per request.
  */
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve as resolvePath } from "node:path";
 import type { Server } from "bun";
 import { Logger } from "../core/log.ts";
-import { loadConfig, formatIssues, ConfigError, type LoadedConfig, type ConfigIssue } from "../config/index.ts";
+import { loadConfig, formatIssues, ConfigError, type LoadedConfig, type ConfigIssue, type SecretFilter } from "../config/index.ts";
 import { compileRouteTable } from "../routes/compile.ts";
 import { RouteTableHolder, type OwnRoute, type RouteTable } from "../routes/table.ts";
 import { Registry } from "../metrics/registry.ts";
 import { openStore, type Store } from "../store/index.ts";
-import { Keyring } from "../crypto/keyring.ts";
-import { loadAppKey, parseAppKey } from "../crypto/appkey.ts";
-import { createState, type SharedState } from "../state/index.ts";
+import { openDatabase } from "../store/sqlite.ts";
+import { dropSealedWith, sealedKids } from "../store/sealed.ts";
+import type { Database } from "bun:sqlite";
+import { acquireStoreLock, type StoreLock } from "../store/lock.ts";
+import { Keyring, type UnsealFailure } from "../crypto/keyring.ts";
+import { appKeyPath, findAppKey, generateAppKey, parseAppKey } from "../crypto/appkey.ts";
+import { GatewayError } from "../core/errors.ts";
+import { createMemoryState, createState, type SharedState } from "../state/index.ts";
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "./requestlog.ts";
 import { AuthThrottle } from "../tokens/throttle.ts";
@@ -34,10 +40,34 @@ export interface GatewayOptions {
   log?: Logger;
   /** in-memory store instead of the configured file (tests) */
   storePath?: string;
+  /**
+   * "serve" (the default): the process that serves, holding the store's lock for its lifetime.
+   * "manage": a management command working beside it — no lock taken.
+   */
+  role?: "serve" | "manage";
+  /** resolve only these secret references (a management command); default every one */
+  secrets?: SecretFilter;
+  /** serve: delete the secrets sealed with app keys that are not configured (audited) instead of refusing to start */
+  dropUnreadableSecrets?: boolean;
 }
+
+/** meta key: the id of the app key `serve` last started with */
+const SERVING_KID = "serve.app_key_kid";
 
 /** Keys read once at startup; a reload that changes them logs that a restart is needed. */
 const RESTART_KEYS = ["server.host", "server.port", "server.unix_socket", "server.tls_cert", "server.tls_key", "storage.path", "storage.app_key"];
+
+/**
+ * Every stored secret that cannot be opened is logged at error level: where it is (table and column;
+ * the row too for grants and sealed key-values, whose keys are names, not credentials), the key id
+ * it names and why — never a value.
+ */
+function logUnsealFailure(log: Logger, f: UnsealFailure): void {
+  const colon = f.aad.indexOf(":");
+  const where = f.aad.slice(0, colon);
+  const row = where.startsWith("oauth_grants.") || where.startsWith("sealed_kv.") ? f.aad.slice(colon + 1) : undefined;
+  log.error("a stored secret cannot be unsealed", { where, ...(row === undefined ? {} : { row }), kid: f.kid, reason: f.reason });
+}
 
 export class Gateway {
   readonly startedAt = Date.now();
@@ -74,6 +104,7 @@ export class Gateway {
     private readonly documentCache: DocumentCache,
     /** the documents loaded at start-up, until finishStartup has compiled with them (whole documents are large; the table keeps only what it selected) */
     private startupDocuments: UpstreamDocuments | null,
+    private readonly storeLock: StoreLock | null,
   ) {
     this.authThrottle = new AuthThrottle({ counter: state.rateCounter, audit: store.audit });
     this.oauth = new OAuthService(this);
@@ -84,27 +115,108 @@ export class Gateway {
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const log = opts.log ?? new Logger("info");
-    const loaded = await loadConfig(opts.configPath, opts.env, log, (c) => Gateway.configureLog(log, c.logging));
+    const loaded = await loadConfig(opts.configPath, opts.env, log, { secrets: opts.secrets, validated: (c) => Gateway.configureLog(log, c.logging) });
     Gateway.warnLiterals(log, loaded);
     const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
     const dataDir = storePath === ":memory:" ? resolvePath("./data") : dirname(storePath);
+    const serving = (opts.role ?? "serve") === "serve";
+    const where = loaded.source.path ?? "the embedded example config";
+    let lock: StoreLock | null = null;
+    if (serving && storePath !== ":memory:") {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      lock = acquireStoreLock(storePath); // before anything is created or read: a second serve stops here
+    } else if (!serving && storePath !== ":memory:" && !existsSync(storePath)) {
+      throw new GatewayError(
+        "store_not_found",
+        `no store at ${storePath} (storage.path of ${where}; a relative path is taken from the config file's directory). Management commands use the store of the server and never create one: pass the server's config with --config or $HUBGATE_CONFIG, or start \`hubgate serve\` with this config first`,
+        500,
+      );
+    }
+    let db: Database | null = null;
+    try {
+      db = openDatabase(storePath, log, undefined, { create: serving });
+      const { keyring, dropped } = await Gateway.keyringFor(loaded, db, { env: opts.env, log, dataDir, serving, drop: opts.dropUnreadableSecrets ?? false, where });
+      const store = openStore({ path: storePath, log, keyring, db });
+      if (dropped) store.audit.append({ kind: "store.secrets_dropped", actor: "cli", detail: dropped });
+      // what a management command must seal with (see assertServerKey)
+      if (serving) store.meta.set(SERVING_KID, keyring.currentKid);
+      const documentCache = new DocumentCache();
+      // a management command proxies nothing: it fetches no upstream document
+      const documents: UpstreamDocuments = serving ? await Gateway.loadDocuments(loaded, documentCache) : new Map();
+      const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [], documents });
+      if (serving) Gateway.logWarnings(log, table);
+      // a management command shares nothing with the server's replicas (and resolves no [state] url)
+      const state = serving ? await createState(loaded.config.state, loaded.secrets, log) : createMemoryState();
+      return new Gateway(opts, log, store, keyring, state, new RouteTableHolder(table), loaded, documentCache, documents, lock);
+    } catch (e) {
+      db?.close();
+      lock?.release();
+      throw e;
+    }
+  }
+
+  /**
+   * The keyring, checked against what the store holds sealed. `serve` refuses to start while a sealed
+   * value's key id is not configured — or, told to, drops those values — and generates a key only for
+   * a store that holds nothing sealed; a management command never generates one and only warns (its
+   * `connections` shows such grants as unreadable).
+   */
+  private static async keyringFor(
+    loaded: LoadedConfig,
+    db: Database,
+    c: { env: Record<string, string | undefined>; log: Logger; dataDir: string; serving: boolean; drop: boolean; where: string },
+  ): Promise<{ keyring: Keyring; dropped: { kids: string[]; rows: Record<string, number>; grants: string[] } | null }> {
     const configured = loaded.config.storage.app_key === undefined ? undefined : loaded.secrets.get("storage.app_key");
-    const { key, source } = await loadAppKey({ configured, env: opts.env, dataDir, log });
+    const found = findAppKey({ configured, env: c.env, dataDir: c.dataDir, log: c.log });
+    const keyFile = appKeyPath(c.dataDir);
+    if (!found && !c.serving)
+      throw new GatewayError(
+        "app_key_not_found",
+        `no app key: storage.app_key is not set in ${c.where}, $HUBGATE_APP_KEY is empty and ${keyFile} does not exist. Management commands use the server's key and never generate one: give this command the key the server uses`,
+        500,
+      );
     const previous = loaded.config.storage.previous_app_keys.map((_, i) =>
       parseAppKey(loaded.secrets.get(`storage.previous_app_keys[${i}]`) ?? "", `storage.previous_app_keys[${i}]`),
     );
-    const keyring = await Keyring.create(key, previous);
-    log.info("app key loaded", { source, kid: keyring.currentKid });
-    const store = openStore({ path: storePath, log, keyring });
-    const documentCache = new DocumentCache();
-    const documents = await Gateway.loadDocuments(loaded, documentCache);
-    const table = compileRouteTable({ ...Gateway.compileInput(loaded), version: 1, own: [], documents });
-    Gateway.logWarnings(log, table);
-    return new Gateway(opts, log, store, keyring, await createState(loaded.config.state, loaded.secrets, log), new RouteTableHolder(table), loaded, documentCache, documents);
+    const currentKid = found ? await Keyring.idOf(found.key) : null;
+    const known = new Set([...(currentKid ? [currentKid] : []), ...(await Promise.all(previous.map((k) => Keyring.idOf(k))))]);
+    const sealed = sealedKids(db);
+    const missing = [...sealed.keys()].filter((kid) => !known.has(kid)).sort();
+    const describe = (kids: string[]) =>
+      kids.map((kid) => `${kid} (${sealed.get(kid)!.values} value(s) in ${sealed.get(kid)!.columns.join(", ")})`).join("; ");
+    let dropped = null;
+    if (missing.length && !c.serving) c.log.warn("the store holds secrets sealed with app keys this command was not given; they cannot be read", { kids: missing });
+    if (missing.length && c.serving) {
+      const current = found ? `this server's key is ${currentKid} (${found.source === "config" ? "storage.app_key" : found.source === "env" ? "$HUBGATE_APP_KEY" : found.path})` : `no app key is configured (storage.app_key, $HUBGATE_APP_KEY) and ${keyFile} does not exist — was it deleted? A new key is never generated for a store that holds sealed secrets`;
+      if (!c.drop)
+        throw new GatewayError(
+          "app_key_mismatch",
+          `the store holds secrets sealed with app key id(s) that are not configured: ${describe(missing)}; ${current}. ` +
+            `Configure the key(s) with those id(s): restore ${found ? "the old key and list it in storage.previous_app_keys (then `hubgate rekey` re-seals with the current key)" : `${keyFile}, or set storage.app_key / $HUBGATE_APP_KEY to it`}. ` +
+            "Or start with --drop-unreadable-secrets to delete those secrets (the connections they belong to must then be connected again).",
+          500,
+        );
+      dropped = { kids: missing, ...dropSealedWith(db, missing) };
+      c.log.warn("dropped the secrets sealed with app keys that are not configured (--drop-unreadable-secrets)", dropped);
+    }
+    let key = found;
+    if (!key) {
+      // only a store that holds nothing sealed gets a new key (what is left is readable by previous keys only)
+      if (sealedKids(db).size)
+        throw new GatewayError(
+          "app_key_not_found",
+          `no app key is configured (storage.app_key, $HUBGATE_APP_KEY) and ${keyFile} does not exist, but the store holds secrets sealed with storage.previous_app_keys; set the current key`,
+          500,
+        );
+      key = generateAppKey(c.dataDir, c.log);
+    }
+    const keyring = await Keyring.create(key.key, previous, (f) => logUnsealFailure(c.log, f));
+    c.log.info("app key loaded", { source: key.source, kid: keyring.currentKid });
+    return { keyring, dropped };
   }
 
   private static compileInput(l: LoadedConfig) {
-    return { config: l.config, secrets: l.secrets, text: l.source.text, source: l.source.path ?? "embedded" };
+    return { config: l.config, secrets: l.secrets, skipped: l.skipped, text: l.source.text, source: l.source.path ?? "embedded" };
   }
 
   /** The endpoints' upstream OpenAPI documents (files next to the config, URLs through the outbound client). */
@@ -149,6 +261,20 @@ export class Gateway {
     if ((response.headers.get("content-type") ?? "").toLowerCase().startsWith("text/event-stream")) for (const s of this.servers) s.timeout(request, 0);
   }
 
+  /**
+   * A management command that seals (connect, rekey) must seal with the key the server runs with, or
+   * the server cannot read what it writes: refuses when its key is not the one `serve` last started with.
+   */
+  assertServerKey(command: string): void {
+    const serving = this.store.meta.get(SERVING_KID);
+    if (serving !== null && serving !== this.keyring.currentKid)
+      throw new GatewayError(
+        "app_key_mismatch",
+        `${command} would seal with app key ${this.keyring.currentKid}, but the server last started with key ${serving}, which could not read it. Give this command the server's key (its storage.app_key or $HUBGATE_APP_KEY); to rotate keys, restart the server with the new one first`,
+        500,
+      );
+  }
+
   get config() {
     return this.routes.current().config;
   }
@@ -179,7 +305,7 @@ export class Gateway {
     const counter = this.metrics.counter("hubgate_config_reloads_total", "Config reloads by result");
     this.reloads.lastAt = Date.now();
     try {
-      const loaded = await loadConfig(this.opts.configPath, this.opts.env, this.log);
+      const loaded = await loadConfig(this.opts.configPath, this.opts.env, this.log, { secrets: this.opts.secrets });
       const documents = await Gateway.loadDocuments(loaded, this.documentCache);
       const prev = this.routes.current();
       const next = compileRouteTable({ ...Gateway.compileInput(loaded), version: prev.version + 1, own: this.own, boundUrl: this.boundUrl, documents });
@@ -224,6 +350,10 @@ export class Gateway {
   async close(): Promise<void> {
     this.requestLog.flush();
     await this.state.close();
-    this.store.close();
+    try {
+      this.store.close();
+    } finally {
+      this.storeLock?.release(); // last: the store is closed before another serve may open it
+    }
   }
 }

@@ -11,6 +11,7 @@ import { durationMs } from "../config/types.ts";
 import { tcpPort } from "./model.ts";
 import type { OwnRoute } from "../routes/table.ts";
 import { checkFetchConcurrency, MAX_HTTP_REQUESTS_HINT } from "../proxy/forward.ts";
+import { listenTcp, listenUnix } from "./listen.ts";
 
 export interface Running {
   gw: Gateway;
@@ -30,8 +31,31 @@ function ownRoutes(app: App): OwnRoute[] {
     .map((r) => ({ method: r.method, path: r.path, feature: r.path.split("/")[1] || "root" }));
 }
 
-export async function serve(opts: GatewayOptions & { signals?: boolean }): Promise<Running> {
+export interface ServeOptions extends GatewayOptions {
+  /** install the SIGHUP / SIGTERM / SIGINT handlers (default true) */
+  signals?: boolean;
+  /**
+   * Share the TCP port with other sockets that ask for it too (SO_REUSEPORT: the kernel spreads
+   * connections over them). Off by default: a taken port is then an error at start. Only for
+   * listeners of one supervised binary that share a port on purpose.
+   */
+  reusePort?: boolean;
+}
+
+export async function serve(opts: ServeOptions): Promise<Running> {
   const gw = await Gateway.start(opts);
+  const servers: Server<unknown>[] = [];
+  try {
+    return await bind(gw, opts, servers);
+  } catch (e) {
+    // whatever was started is released (listeners, the store and its lock), so the process can exit cleanly
+    await Promise.all(servers.map((x) => x.stop(true)));
+    await gw.close();
+    throw e;
+  }
+}
+
+async function bind(gw: Gateway, opts: ServeOptions, servers: Server<unknown>[]): Promise<Running> {
   const services = createServices(gw);
   const app = createApp(gw, services);
   await Promise.all(gw.startupTasks);
@@ -55,26 +79,14 @@ export async function serve(opts: GatewayOptions & { signals?: boolean }): Promi
   // host, probes and other clients over TCP). The socket is plain HTTP: its file permissions are its access control
   const port = tcpPort(s);
   if (s.unix_socket && s.tls_cert) gw.log.warn("tls_cert applies to the TCP listener only; the unix socket serves plain HTTP", { unix_socket: s.unix_socket });
-  const tcp = port === null ? null : Bun.serve({ ...base, ...tls, hostname: s.host, port });
-  // (bun-types declares idleTimeout only for host:port servers; Bun applies it to unix sockets too)
-  const unix = s.unix_socket ? Bun.serve({ ...base, unix: s.unix_socket } as unknown as Bun.Serve.Options<unknown>) : null;
-  const servers = [tcp, unix].filter((x): x is Server<unknown> => x !== null);
+  const tcp = port === null ? null : listenTcp({ ...base, ...tls }, s.host, port, opts.reusePort ?? false);
+  if (tcp) servers.push(tcp);
+  const unix = s.unix_socket ? await listenUnix(base, s.unix_socket, gw.log) : null;
+  if (unix) servers.push(unix);
   const server = servers[0]!;
   gw.servers = servers;
   const url = tcp ? new URL(tcp.url.href) : new URL(`http://localhost/`);
   gw.finishStartup(url.href, ownRoutes(app));
-  gw.log.info("listening", {
-    url: tcp ? url.href : `unix:${s.unix_socket}`,
-    ...(tcp && unix ? { unix_socket: s.unix_socket } : {}),
-    port: tcp?.port,
-    config: gw.routes.current().source,
-    public_url: gw.routes.current().publicUrl.href,
-  });
-  // what this process actually runs with (Bun reads the variable at start, so process.env, not opts.env)
-  const fetchLimit = checkFetchConcurrency(process.env);
-  if (fetchLimit.raised) gw.log.info("upstream fetch concurrency", { max_in_flight: fetchLimit.limit });
-  else gw.log.warn("upstream fetch concurrency is Bun's default", { max_in_flight: fetchLimit.limit, hint: MAX_HTTP_REQUESTS_HINT });
-
   let stopping: Promise<void> | null = null;
   const shutdown = (reason = "shutdown"): Promise<void> => {
     stopping ??= (async () => {
@@ -105,5 +117,17 @@ export async function serve(opts: GatewayOptions & { signals?: boolean }): Promi
         void shutdown(sig).then(() => process.exit(0));
       });
   }
+  // said once the signals are handled: whoever waits for this line may signal the process at once
+  gw.log.info("listening", {
+    url: tcp ? url.href : `unix:${s.unix_socket}`,
+    ...(tcp && unix ? { unix_socket: s.unix_socket } : {}),
+    port: tcp?.port,
+    config: gw.routes.current().source,
+    public_url: gw.routes.current().publicUrl.href,
+  });
+  // what this process actually runs with (Bun reads the variable at start, so process.env, not opts.env)
+  const fetchLimit = checkFetchConcurrency(process.env);
+  if (fetchLimit.raised) gw.log.info("upstream fetch concurrency", { max_in_flight: fetchLimit.limit });
+  else gw.log.warn("upstream fetch concurrency is Bun's default", { max_in_flight: fetchLimit.limit, hint: MAX_HTTP_REQUESTS_HINT });
   return { gw, app, server, servers, url, shutdown };
 }

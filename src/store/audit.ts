@@ -33,10 +33,11 @@ export const AUDIT_KINDS = {
   "oauth_connection.connect_failed": "an OAuth connect flow failed (subject: connection; detail: reason)",
   "oauth_connection.connect_started": "a one-time connect link was made (`hubgate connect`, admin API; subject: connection)",
   "oauth_connection.connected": "an OAuth connection was connected (subject: connection; detail: scopes)",
-  "oauth_connection.disconnected": "an OAuth grant was deleted, and revoked where the provider supports it",
+  "oauth_connection.disconnected": "an OAuth grant was deleted, and revoked where the provider supports it (detail: forced, unreadable with `--force`)",
   "oauth_connection.refresh_failed": "refreshing an OAuth grant failed (subject: connection; detail: reason)",
   "oauth_connection.refreshed": "an OAuth grant was refreshed (detail: whether the refresh token rotated)",
   "store.rekey": "`hubgate rekey` re-sealed stored secrets with the current app key",
+  "store.secrets_dropped": "`serve --drop-unreadable-secrets` deleted the secrets sealed with app keys that are not configured (detail: key ids, rows per table, grants)",
   "token.created": "an API token was created (subject: token id; detail: project, name, scopes)",
   "token.revoked": "an API token was revoked (subject: token id; detail: project, name)",
 } as const satisfies Record<string, string>;

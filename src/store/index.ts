@@ -36,8 +36,9 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(opts: { path: string; log: Logger; keyring: Keyring }): Store {
-  const db = openDatabase(opts.path, opts.log);
+/** Opens (and migrates) the database at `path`, or takes one opened already with openDatabase. */
+export function openStore(opts: { path: string; log: Logger; keyring: Keyring; create?: boolean; db?: Database }): Store {
+  const db = opts.db ?? openDatabase(opts.path, opts.log, undefined, { create: opts.create });
   let closed = false;
   const meta: MetaRepo = {
     get: (key) => db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?").get(key)?.value ?? null,

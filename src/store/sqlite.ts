@@ -6,9 +6,11 @@ import { GatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
 
-export function openDatabase(path: string, log: Logger, migrations: readonly Migration[] = MIGRATIONS): Database {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const db = new Database(path, { create: true, strict: true });
+/** `create: false` opens an existing database only (management commands never create a store). */
+export function openDatabase(path: string, log: Logger, migrations: readonly Migration[] = MIGRATIONS, opts: { create?: boolean } = {}): Database {
+  const create = (opts.create ?? true) || path === ":memory:";
+  if (path !== ":memory:" && create) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new Database(path, { create, readwrite: true, strict: true });
   // busy_timeout first: every later statement (even the WAL switch) may meet a lock held by another process
   db.run("PRAGMA busy_timeout = 5000");
   db.run("PRAGMA journal_mode = WAL");

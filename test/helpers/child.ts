@@ -63,3 +63,35 @@ export async function spawnServe(configPath: string, opts: { cwd?: string; env?:
     },
   };
 }
+
+/**
+ * Starts `serve` expecting it to refuse: resolves with its exit code and output once it exits, or —
+ * should it start listening instead — stops it and resolves with `listened: true`, so a test of a
+ * refusal fails rather than hangs when the refusal does not happen.
+ */
+export async function serveRefusal(
+  configPath: string,
+  opts: { cwd?: string; env?: Record<string, string>; args?: string[] } = {},
+): Promise<{ code: number; stdout: string; stderr: string; listened: boolean }> {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--config", configPath, ...(opts.args ?? [])], {
+    cwd: opts.cwd,
+    env: { PATH: process.env.PATH ?? "", HUBGATE_APP_KEY: APP_KEY, ...opts.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let stdout = "";
+  let listened = false;
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+      stdout += decoder.decode(chunk, { stream: true });
+      if (!listened && stdout.split("\n").some((l) => l.includes('"msg":"listening"'))) {
+        listened = true;
+        proc.kill("SIGTERM");
+      }
+    }
+  })();
+  const [stderr, code] = await Promise.all([new Response(proc.stderr as ReadableStream<Uint8Array>).text(), proc.exited]);
+  await reading;
+  return { code, stdout, stderr, listened };
+}

@@ -93,7 +93,7 @@ scopes = ["proxy"]
     const row = grantRow()!;
     expect(row.access_token).toStartWith("hg1.");
     expect(row.refresh_token).toStartWith("hg1.");
-    expect(gw.gw.oauth.status()).toMatchObject([{ name: "idp", status: "connected" }]);
+    expect(await gw.gw.oauth.status()).toMatchObject([{ name: "idp", status: "connected" }]);
     expect(audit("oauth_connection.connected")).toHaveLength(1);
     // the link was single-use
     const again = await fetch(toLoopback(url), { redirect: "manual" });
@@ -191,7 +191,7 @@ scopes = ["proxy"]
     expect(r.status).toBe(502);
     expect(((await r.json()) as { message: string }).message).toContain("Upstream OAuth connection failed");
     expect(audit("oauth_connection.refresh_failed")).toHaveLength(1);
-    expect(gw.gw.oauth.status()[0]!.status).toBe("error");
+    expect((await gw.gw.oauth.status())[0]!.status).toBe("error");
   });
 
   test("disconnect (CLI) deletes the grant; audit and logs CLIs read the same database; nothing secret was logged", async () => {
