@@ -18,7 +18,7 @@ import { VERSION } from "../version.ts";
 import { auditCommand, connectCommand, connectionsCommand, disconnectCommand, logsCommand, tokenCreate, tokenList, tokenRevoke } from "./manage.ts";
 import { cliLogger } from "./output.ts";
 import { commandList, helpFor, oneOf, positiveInt, type Command, type Flag, type Values } from "./spec.ts";
-import { formatFindings, upstreamFindings } from "./preflight.ts";
+import { formatFindings, storageFindings, upstreamFindings } from "./preflight.ts";
 
 const env = process.env as Record<string, string | undefined>;
 
@@ -86,7 +86,7 @@ export const commands: Record<string, Command> = {
       const table = compileRouteTable({ config: loaded.config, secrets: loaded.secrets, text: loaded.source.text, source: path ?? "embedded", version: 1, own: [], documents });
       const c = loaded.config;
       // what serve would only meet later: upstreams the SSRF guard will refuse
-      const findings = await upstreamFindings(c, table.connections);
+      const findings = [...storageFindings(c), ...(await upstreamFindings(c, table.connections))];
       process.stderr.write(formatFindings(findings));
       const errors = findings.filter((f) => f.level === "error").length;
       if (errors) {

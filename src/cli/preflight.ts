@@ -7,6 +7,8 @@
  */
 import { classifyIp, checkHost, parseIPv4Loose, type Lookup } from "../proxy/ssrf.ts";
 import { isIP } from "node:net";
+import { accessSync, constants, statSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { ConnectionRoute } from "../oauth/compile.ts";
 
@@ -86,6 +88,47 @@ export async function upstreamFindings(c: Config, connections: ReadonlyMap<strin
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** Whether `path` exists, and as what. */
+function kindOf(path: string): "file" | "dir" | "other" | null {
+  try {
+    const s = statSync(path);
+    return s.isFile() ? "file" : s.isDirectory() ? "dir" : "other";
+  } catch {
+    return null;
+  }
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The store `serve` would open (storage.path, already resolved against the config file's directory):
+ * it must be a writable file in a writable directory (SQLite writes its -wal, -shm and hubgate's .lock
+ * beside it). A missing directory is a warning: serve would create it and a new, empty store there —
+ * right on first start, a silent fresh store when the path has a typo.
+ */
+export function storageFindings(c: Config): Finding[] {
+  const path = c.storage.path;
+  if (path === ":memory:") return [];
+  const at = "storage.path";
+  const dir = dirname(path);
+  const file = kindOf(path);
+  if (file !== null && file !== "file") return [{ level: "error", path: at, message: `${path} exists and is not a file` }];
+  const parent = kindOf(dir);
+  if (parent === null)
+    return [{ level: "warning", path: at, message: `${dir} does not exist: serve will create it and a new, empty store (if you expected an existing store, the path is wrong)` }];
+  if (parent !== "dir") return [{ level: "error", path: at, message: `${dir} is not a directory` }];
+  if (!writable(dir)) return [{ level: "error", path: at, message: `${dir} is not writable by this user: SQLite needs to create its journal and lock files there` }];
+  if (file === "file" && !writable(path)) return [{ level: "error", path: at, message: `${path} is not writable by this user` }];
+  return [];
 }
 
 export function formatFindings(findings: readonly Finding[]): string {

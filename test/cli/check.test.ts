@@ -1,6 +1,7 @@
 /** `check` catches what `serve` would hit: upstreams the SSRF guard will refuse, said with their key paths. */
 import { expect, test } from "bun:test";
-import { runCli, writeConfig } from "../helpers/gateway.ts";
+import { chmodSync } from "node:fs";
+import { MAIN, runCli, writeConfig } from "../helpers/gateway.ts";
 import { upstreamFindings } from "../../src/cli/preflight.ts";
 import { parseConfig } from "../../src/config/index.ts";
 import { compileRouteTable } from "../../src/routes/compile.ts";
@@ -63,4 +64,31 @@ test("a clean config is OK and says where env: references were resolved", async 
   expect(r.code).toBe(0);
   expect(r.stdout).toContain(": OK");
   expect(r.stdout).toContain("resolved here, in this shell's environment; the server resolves them in its own");
+});
+
+test("the store: a missing directory is a warning (serve would make a new, empty store there); a path whose parent is a file is an error", async () => {
+  const missing = writeConfig(`[github]\nenabled = false\n[storage]\npath = "no-such-dir/sub/hubgate.db"\n`);
+  const w = await runCli(["check", "--config", missing.path]);
+  expect(w.code).toBe(0);
+  expect(w.stderr).toContain(`warning: storage.path: ${missing.dir}/no-such-dir/sub does not exist: serve will create it and a new, empty store`);
+  const underFile = writeConfig(`[github]\nenabled = false\n[storage]\npath = "gateway.toml/hubgate.db"\n`);
+  const e = await runCli(["check", "--config", underFile.path]);
+  expect(e.code).toBe(1);
+  expect(e.stderr).toContain(`error: storage.path: ${underFile.dir}/gateway.toml is not a directory`);
+  const dirAsStore = writeConfig(`[github]\nenabled = false\n[storage]\npath = "."\n`);
+  const d = await runCli(["check", "--config", dirAsStore.path]);
+  expect(d.code).toBe(1);
+  expect(d.stderr).toContain("exists and is not a file");
+});
+
+test("the store: a directory this user cannot write is an error (run as an unprivileged user)", async () => {
+  // root writes everywhere: the check needs another user, which CI (root) has as `nobody`
+  if (process.getuid?.() !== 0 || !Bun.which("runuser")) return void console.warn("skipped: needs root and runuser to act as another user");
+  const { dir, path } = writeConfig(`[github]\nenabled = false\n[storage]\npath = "hubgate.db"\n`);
+  chmodSync(dir, 0o755);
+  chmodSync(path, 0o644);
+  const proc = Bun.spawn(["runuser", "-u", "nobody", "--", process.execPath, MAIN, "check", "--config", path], { env: { PATH: process.env.PATH ?? "", HOME: "/tmp" }, stdout: "pipe", stderr: "pipe" });
+  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+  expect(code).toBe(1);
+  expect(stderr).toContain(`error: storage.path: ${dir} is not writable by this user`);
 });
