@@ -19,6 +19,7 @@
 import { RedisClient } from "bun";
 import { GatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { FaultLog } from "../core/faultlog.ts";
 import { MemoryByteCache } from "./memory.ts";
 import type { Bus, ByteCache, CacheEntry, Lock, Locks, RateCounter, RateHit, SharedState, SingleFlight } from "./types.ts";
 
@@ -46,7 +47,6 @@ export interface RedisStateOptions {
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2_000;
-const FAULT_LOG_EVERY_MS = 30_000;
 
 export function stateUnavailable(cause?: unknown): GatewayError {
   return new GatewayError("state_unavailable", "Shared state is unavailable; try again shortly", 503, { headers: { "retry-after": "1" }, cause });
@@ -54,38 +54,6 @@ export function stateUnavailable(cause?: unknown): GatewayError {
 
 // ---------------------------------------------------------------------------------------------------------
 // Connection supervision
-
-/** One error line per interval while Redis fails, with the count of the others; one line when it is back. */
-class FaultLog {
-  private lastAt = 0;
-  private suppressed = 0;
-  private failing = false;
-  constructor(private readonly log: Logger) {}
-
-  fail(op: string, err: unknown): void {
-    this.failing = true;
-    const t = Date.now();
-    if (t - this.lastAt < FAULT_LOG_EVERY_MS) {
-      this.suppressed++;
-      return;
-    }
-    this.log.error("shared state (Redis) unavailable: rate limits, single flight and locks refuse with 503, the cache serves its local layer", {
-      op,
-      err,
-      suppressed: this.suppressed,
-    });
-    this.lastAt = t;
-    this.suppressed = 0;
-  }
-
-  restored(): void {
-    if (!this.failing) return;
-    this.log.info("shared state (Redis) reachable again", { suppressed: this.suppressed });
-    this.failing = false;
-    this.lastAt = 0;
-    this.suppressed = 0;
-  }
-}
 
 /** Every script, loaded on each new connection (a restarted or failed-over server has none). */
 const SCRIPTS: Script[] = [];
@@ -136,7 +104,10 @@ class RedisLink {
     private readonly timeoutMs: number,
     log: Logger,
   ) {
-    this.faults = new FaultLog(log);
+    this.faults = new FaultLog(log, {
+      down: "shared state (Redis) unavailable: rate limits, single flight and locks refuse with 503, the cache serves its local layer",
+      up: "shared state (Redis) reachable again",
+    });
   }
 
   get up(): boolean {
