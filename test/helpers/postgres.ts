@@ -3,7 +3,8 @@
  * trust authentication, `postgres` on a free loopback port with fsync off, ready when the server logs
  * that it accepts connections and pg_isready agrees (no sleeps), with one database created. PostgreSQL
  * refuses to run as root: as root, the server runs as the `postgres` system user (created when missing)
- * and the directory is handed to it. kill() is SIGKILL (the postmaster and its backends) for fault tests.
+ * and the directory is handed to it. kill() is SIGKILL (the postmaster and its backends) for fault tests;
+ * stop() and restart() are a fast shutdown (SIGINT), which disconnects whatever sessions are still open.
  */
 import { chownSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ export interface PostgresServer {
   url: string;
   port: number;
   database: string;
-  /** SIGTERM (smart shutdown), wait for the exit, remove the directory */
+  /** SIGINT (fast shutdown: open sessions are disconnected, a pool a test left open cannot hold it up), wait for the exit, remove the directory */
   stop(): Promise<void>;
   /** SIGKILL the postmaster and its backends, wait for the exit (the directory stays for restart()) */
   kill(): Promise<void>;
@@ -98,7 +99,7 @@ export async function startPostgres(database = "hubgate"): Promise<PostgresServe
     await waitForLine(p, p.stderr, /database system is ready to accept connections/, "postgres");
     await run([join(bin, "pg_isready"), "-h", "127.0.0.1", "-p", String(port), "-t", "10"]);
   };
-  const halt = async (signal: "SIGTERM" | "SIGKILL") => {
+  const halt = async (signal: "SIGINT" | "SIGKILL") => {
     const p = proc;
     proc = null;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
@@ -121,12 +122,12 @@ export async function startPostgres(database = "hubgate"): Promise<PostgresServe
     port,
     database,
     async stop() {
-      await halt("SIGTERM");
+      await halt("SIGINT");
       rmSync(root, { recursive: true, force: true });
     },
     kill: () => halt("SIGKILL"),
     async restart() {
-      await halt("SIGTERM");
+      await halt("SIGINT");
       await launch();
     },
   };
