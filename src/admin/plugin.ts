@@ -19,9 +19,9 @@ export function requireAdmin(gw: Gateway, request: Request): Promise<AdminPrinci
   const header = request.headers.get("authorization") ?? "";
   const presented = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
   const expected = gw.routes.current().secrets.get("admin.token");
-  return gw.authThrottle.guard(gw.clientAddress(request), "admin", pathOf(request.url), presented !== undefined && presented !== "", (): AdminPrincipal => {
+  return gw.authThrottle.guard(gw.clientAddress(request), "admin", pathOf(request.url), presented !== undefined && presented !== "", async (): Promise<AdminPrincipal> => {
     if (presented && checkApiTokenFormat(presented)) {
-      const t = verifyApiToken(gw, request, { scope: "admin" }, presented);
+      const t = await verifyApiToken(gw, request, { scope: "admin" }, presented);
       return { kind: "project", project: t.project, actor: `token:${t.id}` };
     }
     if (expected === undefined) throw new GatewayError("admin_disabled", "The admin API is disabled: set [admin] token", 403);
@@ -50,7 +50,7 @@ export function adminPlugin(gw: Gateway) {
     )
     .get(
       "/admin/audit",
-      ({ query }) => ({ events: gw.store.audit.list({ limit: query.limit ?? 100, afterId: query.after, kind: query.kind }) }),
+      async ({ query }) => ({ events: await gw.store.audit.list({ limit: query.limit ?? 100, afterId: query.after, kind: query.kind }) }),
       {
         query: t.Object({
           limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000 })),

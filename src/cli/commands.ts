@@ -123,7 +123,7 @@ export const commands: Record<string, Command> = {
       const gw = await Gateway.start({ configPath: configPath(values), env, role: "manage", secrets: storeSecrets, log: cliLogger() });
       let r;
       try {
-        gw.assertServerKey("rekey");
+        await gw.assertServerKey("rekey");
         r = await rekey(gw.store, gw.keyring);
       } finally {
         await gw.close();

@@ -1,6 +1,7 @@
 /**
- * Management subcommands that work on the gateway's database directly (the same SQLite file the
- * server uses; WAL lets both write): tokens, OAuth connections, request logs and the audit log.
+ * Management subcommands that work on the gateway's store directly (the SQLite file the server uses —
+ * WAL lets both write — or the PostgreSQL database its replicas share): tokens, OAuth connections,
+ * request logs and the audit log.
  * Their flags and arguments arrive already checked (src/cli/spec.ts); tables go to stdout with a
  * header row, `--json` prints JSON Lines, notes for the person go to stderr.
  */
@@ -44,7 +45,7 @@ export async function tokenCreate(values: Values): Promise<number> {
   return withGateway(values, async (gw) => {
     const expires = str(values.expires);
     const scopes = strs(values.scope);
-    const { token, row } = createApiToken(gw, {
+    const { token, row } = await createApiToken(gw, {
       project: str(values.project)!,
       name: str(values.name)!,
       scopes: scopes.length ? scopes : ["proxy"],
@@ -60,7 +61,7 @@ export async function tokenCreate(values: Values): Promise<number> {
 
 export async function tokenList(values: Values): Promise<number> {
   return withGateway(values, async (gw) => {
-    const rows = gw.store.apiTokens.list(str(values.project)).map(tokenView);
+    const rows = (await gw.store.apiTokens.list(str(values.project))).map(tokenView);
     if (values.json) for (const r of rows) jsonLine(r);
     else
       new Table(["ID", "PROJECT", "NAME", "HINT", "SCOPES", "EXPIRES", "REVOKED", "LAST USED"]).print(
@@ -72,7 +73,7 @@ export async function tokenList(values: Values): Promise<number> {
 
 export async function tokenRevoke(values: Values, [id]: string[]): Promise<number> {
   return withGateway(values, async (gw) => {
-    revokeApiToken(gw, id!, "cli");
+    await revokeApiToken(gw, id!, "cli");
     out(`revoked ${id}`);
     return 0;
   });
@@ -80,7 +81,7 @@ export async function tokenRevoke(values: Values, [id]: string[]): Promise<numbe
 
 export async function connectCommand(values: Values, [name]: string[]): Promise<number> {
   return withGateway(values, async (gw) => {
-    gw.assertServerKey("connect"); // the link's PKCE verifier is sealed for the server to open
+    await gw.assertServerKey("connect"); // the link's PKCE verifier is sealed for the server to open
     const { url, expiresAt } = await gw.oauth.startConnect(name!, "cli");
     out(url);
     process.stderr.write(`open this URL in a browser within 10 minutes (until ${when(expiresAt)}); it works once, on the running gateway\n`);
@@ -134,14 +135,14 @@ export async function logsCommand(values: Values): Promise<number> {
     const project = str(values.project);
     const table = new Table(["TIME", "ENDPOINT", "METHOD", "PATH", "STATUS", "DURATION", "BYTES", "TOKEN", "ERROR"]);
     const print = (rows: RequestLog[]) => (values.json ? rows.forEach(jsonLine) : table.print(rows.map(logRow)));
-    let rows = gw.requestLog.list({ limit: Number(str(values.limit) ?? 50), since: since(values), project });
+    let rows = await gw.requestLog.list({ limit: Number(str(values.limit) ?? 50), since: since(values), project });
     print(rows);
     if (!values.follow) return 0;
     // from the last row shown, or from the newest row there is: older rows (outside --since) are not news
-    let after = rows.at(-1)?.id ?? gw.requestLog.list({ limit: 1 }).at(-1)?.id ?? 0;
+    let after = rows.at(-1)?.id ?? (await gw.requestLog.list({ limit: 1 })).at(-1)?.id ?? 0;
     for (;;) {
       await Bun.sleep(500);
-      rows = gw.requestLog.list({ afterId: after, limit: 500, project });
+      rows = await gw.requestLog.list({ afterId: after, limit: 500, project });
       if (rows.length) print(rows);
       after = rows.at(-1)?.id ?? after;
     }
@@ -150,7 +151,7 @@ export async function logsCommand(values: Values): Promise<number> {
 
 export async function auditCommand(values: Values): Promise<number> {
   return withGateway(values, async (gw) => {
-    const events = gw.store.audit.list({ limit: Number(str(values.limit) ?? 100), since: since(values), kind: str(values.kind) });
+    const events = await gw.store.audit.list({ limit: Number(str(values.limit) ?? 100), since: since(values), kind: str(values.kind) });
     if (values.json) for (const e of events) jsonLine(e);
     else
       new Table(["TIME", "KIND", "ACTOR", "SUBJECT", "DETAIL"]).print(

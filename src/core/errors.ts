@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   "invalid_request_target", "invalid_scope", "invalid_state", "invalid_token", "method_not_allowed",
   "not_found", "oauth_connection_failed", "owner_not_allowed", "payload_too_large", "project_not_found",
   "rate_limited", "request_header_fields_too_large", "secret_unresolved", "ssrf_refused", "state_unavailable", "store_too_new",
+  "store_unavailable",
   "token_not_found", "unauthorized", "unseal_failed", "upstream_busy", "upstream_timeout",
   "upstream_too_large", "upstream_unreachable", "wrong_project",
   // RFC 6749 §5.2 / RFC 7591 §3.2.2 / RFC 8707 codes of the MCP authorization server (invalid_request,

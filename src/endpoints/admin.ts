@@ -18,7 +18,7 @@ export function logsAdminPlugin(gw: Gateway) {
       async ({ request, query: q }) => {
         const who = await requireAdmin(gw, request);
         const project = who.kind === "project" ? who.project : q.project;
-        return { logs: gw.requestLog.list({ limit: q.limit, afterId: q.after, project }) };
+        return { logs: await gw.requestLog.list({ limit: q.limit, afterId: q.after, project }) };
       },
       { query, detail: { tags: ["admin"], summary: "Proxied-request log, newest page or after a cursor" } },
     )
@@ -27,24 +27,31 @@ export function logsAdminPlugin(gw: Gateway) {
       async ({ request, query: q }) => {
         const who = await requireAdmin(gw, request);
         const project = who.kind === "project" ? who.project : q.project;
-        let after = q.after ?? gw.requestLog.list({ limit: 1, project }).at(-1)?.id ?? 0;
+        let after = q.after ?? (await gw.requestLog.list({ limit: 1, project })).at(-1)?.id ?? 0;
         const enc = new TextEncoder();
         let timer: ReturnType<typeof setInterval> | undefined;
         let beat: ReturnType<typeof setInterval> | undefined;
         const body = new ReadableStream<Uint8Array>({
           start(c) {
             c.enqueue(enc.encode(": hubgate request log\n\n"));
+            let polling = false;
             timer = setInterval(() => {
-              try {
-                for (const l of gw.requestLog.list({ afterId: after, limit: 500, project })) {
-                  after = l.id;
-                  c.enqueue(enc.encode(`id: ${l.id}\nevent: log\ndata: ${JSON.stringify(l)}\n\n`));
-                }
-              } catch {
-                clearInterval(timer);
-                clearInterval(beat);
-                c.close();
-              }
+              if (polling) return; // one read at a time: a slow store skips ticks rather than piling reads up
+              polling = true;
+              gw.requestLog
+                .list({ afterId: after, limit: 500, project })
+                .then((rows) => {
+                  for (const l of rows) {
+                    after = l.id;
+                    c.enqueue(enc.encode(`id: ${l.id}\nevent: log\ndata: ${JSON.stringify(l)}\n\n`));
+                  }
+                })
+                .catch(() => {
+                  clearInterval(timer);
+                  clearInterval(beat);
+                  c.close();
+                })
+                .finally(() => (polling = false));
             }, POLL_MS);
             beat = setInterval(() => c.enqueue(enc.encode(": keep-alive\n\n")), HEARTBEAT_MS);
           },

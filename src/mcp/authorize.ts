@@ -23,8 +23,8 @@ const CODE_TTL_MS = 60_000;
 export const upstreamGrantKey = (user: string, upstream: string) => `mcp:${user}:${upstream}`;
 
 /** Does this upstream `state` belong to an MCP authorization in progress? (/oauth/callback serves both flows.) */
-export function ownsUpstreamState(gw: Gateway, state: string | null): boolean {
-  return state !== null && gw.store.mcp.pendingIdByUpstreamState(state) !== null;
+export async function ownsUpstreamState(gw: Gateway, state: string | null): Promise<boolean> {
+  return state !== null && (await gw.store.mcp.pendingIdByUpstreamState(state)) !== null;
 }
 
 const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_HEADERS });
@@ -87,7 +87,7 @@ export class McpAuthorizer {
     };
     const id = rand();
     const csrf = rand();
-    this.gw.store.mcp.createPending({ id, request, csrf, createdAt: Date.now(), expiresAt: Date.now() + PENDING_TTL_MS });
+    await this.gw.store.mcp.createPending({ id, request, csrf, createdAt: Date.now(), expiresAt: Date.now() + PENDING_TTL_MS });
     return html(loginPage(id, csrf, client.client_name ?? clientId, undefined, this.loginOptions(request.upstream)));
   }
 
@@ -96,7 +96,7 @@ export class McpAuthorizer {
     const p = await this.pendingOr(form);
     if (!this.loginOptions(p.request.upstream).upstream) throw new GatewayError("invalid_request", "Signing in with the upstream account is not enabled.", 400);
     const request = { ...p.request, upstream_identity: true };
-    this.gw.store.mcp.updatePendingRequest(p.id, request);
+    await this.gw.store.mcp.updatePendingRequest(p.id, request);
     return this.upstreamStep({ ...p, request });
   }
 
@@ -123,7 +123,7 @@ export class McpAuthorizer {
     const userKey = `mcp-login:user:${username.toLowerCase()}`;
     const [byUser, ipBlocked] = await Promise.all([this.gw.state.rateCounter.count(userKey, 60_000), this.gw.authThrottle.blocked(ip)]);
     if (byUser >= 4.5 || ipBlocked) {
-      this.gw.store.audit.append({ kind: "mcp.login_throttled", actor: ip, subject: username });
+      await this.gw.store.audit.append({ kind: "mcp.login_throttled", actor: ip, subject: username });
       return new Response(loginPage(p.id, p.csrf, clientName, "Too many failed attempts; wait a minute.", this.loginOptions(p.request.upstream)), {
         status: 429,
         headers: { ...PAGE_HEADERS, "retry-after": "60" },
@@ -136,9 +136,9 @@ export class McpAuthorizer {
       await Promise.all([this.gw.state.rateCounter.hit(userKey, 5, 60_000), this.gw.authThrottle.failed(ip, "mcp-login", username)]);
       return html(loginPage(p.id, p.csrf, clientName, "Wrong user name or password.", this.loginOptions(p.request.upstream)), 401);
     }
-    this.gw.store.audit.append({ kind: "mcp.login", actor: ip, subject: username, detail: { client_id: p.request.client_id } });
-    this.gw.store.mcp.setPendingUser(p.id, username);
-    if (this.gw.store.mcp.hasConsent(username, p.request.client_id, p.request.resource)) return this.upstreamStep({ ...p, username });
+    await this.gw.store.audit.append({ kind: "mcp.login", actor: ip, subject: username, detail: { client_id: p.request.client_id } });
+    await this.gw.store.mcp.setPendingUser(p.id, username);
+    if (await this.gw.store.mcp.hasConsent(username, p.request.client_id, p.request.resource)) return this.upstreamStep({ ...p, username });
     return this.consentStep(p, username);
   }
 
@@ -146,12 +146,12 @@ export class McpAuthorizer {
     const p = await this.pendingOr(form);
     if (!p.username) throw new GatewayError("invalid_request", "Sign in first.", 400);
     if (form.get("decision") !== "allow") {
-      this.gw.store.mcp.deletePending(p.id);
-      this.gw.store.audit.append({ kind: "mcp.consent_denied", actor: p.username, subject: p.request.client_id });
+      await this.gw.store.mcp.deletePending(p.id);
+      await this.gw.store.audit.append({ kind: "mcp.consent_denied", actor: p.username, subject: p.request.client_id });
       return this.back(p.request, { error: "access_denied", error_description: "the user denied access" });
     }
-    this.gw.store.mcp.grantConsent(p.username, p.request.client_id, p.request.resource);
-    this.gw.store.audit.append({ kind: "mcp.consent", actor: p.username, subject: p.request.client_id, detail: { resource: p.request.resource } });
+    await this.gw.store.mcp.grantConsent(p.username, p.request.client_id, p.request.resource);
+    await this.gw.store.audit.append({ kind: "mcp.consent", actor: p.username, subject: p.request.client_id, detail: { resource: p.request.resource } });
     return p.request.upstream_done ? this.issueCode(p, p.username) : this.upstreamStep(p);
   }
 
@@ -162,7 +162,7 @@ export class McpAuthorizer {
     try {
       connection = upstream ? await upstreamConnection(this.gw, upstream) : null;
     } catch (e) {
-      this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor: p.username ?? undefined, subject: p.request.upstream, detail: { reason: e instanceof Error ? e.message : "discovery_failed" } });
+      await this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor: p.username ?? undefined, subject: p.request.upstream, detail: { reason: e instanceof Error ? e.message : "discovery_failed" } });
       return this.back(p.request, { error: "temporarily_unavailable", error_description: "the upstream's authorization server could not be discovered" });
     }
     if (!connection) {
@@ -176,7 +176,7 @@ export class McpAuthorizer {
   }
 
   async upstreamCallback(q: URLSearchParams): Promise<Response> {
-    const id = this.gw.store.mcp.pendingIdByUpstreamState(q.get("state") ?? "");
+    const id = await this.gw.store.mcp.pendingIdByUpstreamState(q.get("state") ?? "");
     const p = id ? await this.gw.store.mcp.pending(id) : null;
     if (!p || (!p.username && !p.request.upstream_identity))
       return messagePage(400, "Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application.");
@@ -185,8 +185,8 @@ export class McpAuthorizer {
     const connection = upstream ? await upstreamConnection(this.gw, upstream).catch(() => null) : null;
     const code = q.get("code");
     if (q.get("error") || !code || !upstream || !connection) {
-      this.gw.store.mcp.deletePending(p.id);
-      this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: p.request.upstream, detail: { reason: q.get("error") ?? "no_code" } });
+      await this.gw.store.mcp.deletePending(p.id);
+      await this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: p.request.upstream, detail: { reason: q.get("error") ?? "no_code" } });
       return this.back(p.request, { error: "access_denied", error_description: "the upstream sign-in did not succeed" });
     }
     const redirectUri = `${issuer(this.gw.routes.current())}/upstream/callback`;
@@ -196,33 +196,33 @@ export class McpAuthorizer {
       if (p.request.upstream_identity) {
         const who = await githubIdentity(this.gw, tokens.accessToken);
         if (!who.allowed) {
-          this.gw.store.mcp.deletePending(p.id);
-          this.gw.store.audit.append({ kind: "mcp.login_failed", actor: `github:${who.login}`, subject: upstream.name, detail: { reason: "not_allowed" } });
+          await this.gw.store.mcp.deletePending(p.id);
+          await this.gw.store.audit.append({ kind: "mcp.login_failed", actor: `github:${who.login}`, subject: upstream.name, detail: { reason: "not_allowed" } });
           return this.back(p.request, { error: "access_denied", error_description: `the ${connection} account is not allowed to use this gateway` });
         }
         username = `github:${who.login}`;
-        this.gw.store.audit.append({ kind: "mcp.login", actor: username, subject: p.request.client_id, detail: { via: connection } });
+        await this.gw.store.audit.append({ kind: "mcp.login", actor: username, subject: p.request.client_id, detail: { via: connection } });
       } else if (p.username) username = p.username;
       else throw new Error("no signed-in user"); // excluded above
       await this.gw.oauth.saveTokens(connection, upstreamGrantKey(username, upstream.name), tokens);
     } catch (e) {
-      this.gw.store.mcp.deletePending(p.id);
-      this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: upstream.name, detail: { reason: e instanceof Error ? e.message : "exchange_failed" } });
+      await this.gw.store.mcp.deletePending(p.id);
+      await this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: upstream.name, detail: { reason: e instanceof Error ? e.message : "exchange_failed" } });
       return this.back(p.request, { error: "server_error", error_description: "the upstream sign-in could not be completed" });
     }
-    this.gw.store.audit.append({ kind: "mcp.upstream_connected", actor: username, subject: upstream.name });
+    await this.gw.store.audit.append({ kind: "mcp.upstream_connected", actor: username, subject: upstream.name });
     if (!p.request.upstream_identity) return this.issueCode(p, username);
     const request = { ...p.request, upstream_done: true };
-    this.gw.store.mcp.setPendingUser(p.id, username);
-    this.gw.store.mcp.updatePendingRequest(p.id, request);
-    if (this.gw.store.mcp.hasConsent(username, p.request.client_id, p.request.resource)) return this.issueCode(p, username);
+    await this.gw.store.mcp.setPendingUser(p.id, username);
+    await this.gw.store.mcp.updatePendingRequest(p.id, request);
+    if (await this.gw.store.mcp.hasConsent(username, p.request.client_id, p.request.resource)) return this.issueCode(p, username);
     return this.consentStep({ ...p, request, username }, username);
   }
 
-  private issueCode(p: McpPending, username: string): Response {
-    this.gw.store.mcp.deletePending(p.id);
+  private async issueCode(p: McpPending, username: string): Promise<Response> {
+    await this.gw.store.mcp.deletePending(p.id);
     const code = rand();
-    this.gw.store.mcp.saveCode(sha256(code), p.request, username, Date.now() + CODE_TTL_MS);
+    await this.gw.store.mcp.saveCode(sha256(code), p.request, username, Date.now() + CODE_TTL_MS);
     return this.back(p.request, { code });
   }
 }

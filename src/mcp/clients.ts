@@ -43,7 +43,7 @@ export function checkRedirectUri(uri: unknown, appType: "native" | "web"): strin
   return uri;
 }
 
-export function register(gw: Gateway, body: Record<string, unknown>): Record<string, unknown> {
+export async function register(gw: Gateway, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   const appType = body.application_type === "native" ? "native" : body.application_type === undefined || body.application_type === "web" ? "web" : null;
   if (!appType) throw oauthError("invalid_client_metadata", 'application_type must be "web" or "native"');
   if (!Array.isArray(body.redirect_uris) || body.redirect_uris.length === 0) throw oauthError("invalid_redirect_uri", "redirect_uris is required");
@@ -67,8 +67,8 @@ export function register(gw: Gateway, body: Record<string, unknown>): Record<str
     application_type: appType,
     ...(typeof body.scope === "string" ? { scope: body.scope } : {}),
   };
-  gw.store.mcp.saveClient(clientId, metadata, secret === null ? null : sha256(secret));
-  gw.store.audit.append({ kind: "mcp.client_registered", subject: clientId, detail: { client_name: clientName, redirect_uris: redirects, application_type: appType } });
+  await gw.store.mcp.saveClient(clientId, metadata, secret === null ? null : sha256(secret));
+  await gw.store.audit.append({ kind: "mcp.client_registered", subject: clientId, detail: { client_name: clientName, redirect_uris: redirects, application_type: appType } });
   return { ...metadata, client_id_issued_at: Math.floor(Date.now() / 1000), ...(secret ? { client_secret: secret, client_secret_expires_at: 0 } : {}) };
 }
 
@@ -76,7 +76,7 @@ const cimdCache = new Map<string, { info: ClientInfo; until: number }>();
 
 /** A registered client, or a Client ID Metadata Document when the id is an https URL. */
 export async function lookupClient(gw: Gateway, clientId: string): Promise<ClientInfo | null> {
-  const row = gw.store.mcp.client(clientId);
+  const row = await gw.store.mcp.client(clientId);
   if (row) {
     const m = row.metadata as unknown as Omit<ClientInfo, "secretHash">;
     return { ...m, secretHash: row.secretHash };

@@ -105,7 +105,7 @@ export async function upstreamConnection(gw: Gateway, upstream: McpUpstreamRoute
       if (!r.ok || !body.client_id) throw new Error(`${upstream.name}: dynamic registration failed (${body.error ?? r.status})`);
       reg = { client_id: body.client_id, ...(body.client_secret ? { client_secret: body.client_secret } : {}) };
       await gw.store.sealedKv.put("mcp-upstream-client", key, JSON.stringify(reg));
-      gw.store.audit.append({ kind: "mcp.upstream_registered", subject: upstream.name, detail: { issuer: meta.issuer, client_id: reg.client_id } });
+      await gw.store.audit.append({ kind: "mcp.upstream_registered", subject: upstream.name, detail: { issuer: meta.issuer, client_id: reg.client_id } });
     }
     const scopes = Array.isArray(meta.scopes_supported) ? (meta.scopes_supported as string[]).filter((s) => s === "offline_access" || s === "openid") : [];
     const conn: ConnectionRoute = {

@@ -40,8 +40,8 @@ export class McpProxy {
     if (origin && origin !== t.publicUrl.origin) throw new GatewayError("forbidden_origin", "Origin not allowed (DNS-rebinding protection)", 403);
     const raw = bearerOf(request);
     if (!raw) throw this.unauthorized(name, null, "A gateway access token is required");
-    const token = await this.gw.authThrottle.guard(this.gw.clientAddress(request), "mcp", pathOf(request.url), true, () => {
-      const found = verifyAccessToken(this.gw, raw);
+    const token = await this.gw.authThrottle.guard(this.gw.clientAddress(request), "mcp", pathOf(request.url), true, async () => {
+      const found = await verifyAccessToken(this.gw, raw);
       if (!found) throw this.unauthorized(name, "invalid_token", "The access token is invalid, expired or revoked");
       if (found.resource !== normalizeResource(resourceFor(t, name))) throw this.unauthorized(name, "invalid_token", "The access token was issued for another resource");
       return found;
@@ -119,16 +119,18 @@ export class McpProxy {
     try {
       return await this.gw.oauth.accessToken(connection, upstreamGrantKey(user, upstream.name), { force });
     } catch (e) {
+      // a store that is away is no lost grant: the client is told to try again (503), not to sign in again
+      if (e instanceof GatewayError && e.code === "store_unavailable") throw e;
       // the client sees a 401 (sign in again); a lost or expired grant is the user's to renew (audited below),
       // anything else (unseal_failed, a bug) is the gateway's failure and is logged as such
       if (!(e instanceof GatewayError && e.code === "oauth_connection_failed")) reportFailure(this.gw.log, e, request);
-      this.lost(upstream, user, e instanceof GatewayError ? e.code : "error");
+      await this.lost(upstream, user, e instanceof GatewayError ? e.code : "error");
       throw this.unauthorized(route, "invalid_token", "The upstream grant is gone (revoked or expired); sign in again");
     }
   }
 
-  private lost(upstream: McpUpstreamRoute, user: string, reason: string): void {
-    this.gw.store.audit.append({ kind: "mcp.upstream_grant_lost", actor: user, subject: upstream.name, detail: { reason } });
+  private async lost(upstream: McpUpstreamRoute, user: string, reason: string): Promise<void> {
+    await this.gw.store.audit.append({ kind: "mcp.upstream_grant_lost", actor: user, subject: upstream.name, detail: { reason } });
   }
 
   private filtered(upstream: McpUpstreamRoute, res: Response, listIds: Set<string>): Response {

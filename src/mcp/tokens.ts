@@ -50,17 +50,12 @@ export async function tokenEndpoint(gw: Gateway, request: Request, form: URLSear
   throw oauthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token");
 }
 
-function codeGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): TokenResponse {
+async function codeGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): Promise<TokenResponse> {
   const code = form.get("code") ?? "";
   const codeHash = sha256(code);
-  const c = gw.store.mcp.takeCode(codeHash);
+  const c = await gw.store.mcp.takeCode(codeHash);
   if (!c) throw oauthError("invalid_grant", "unknown authorization code");
-  if (c.reused) {
-    // RFC 6749 §4.1.2 / OAuth 2.1: a code used twice revokes what it issued
-    const n = gw.store.mcp.revokeByCode(codeHash, Date.now());
-    gw.store.audit.append({ kind: "mcp.code_reused", subject: client.client_id, detail: { revoked: n } });
-    throw oauthError("invalid_grant", "authorization code already used");
-  }
+  if (c.reused) return codeReused(gw, client, codeHash);
   if (c.expiresAt <= Date.now()) throw oauthError("invalid_grant", "authorization code expired");
   const r = c.request;
   if (r.client_id !== client.client_id) throw oauthError("invalid_grant", "the code was issued to another client");
@@ -71,13 +66,21 @@ function codeGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): Toke
   const resource = form.get("resource");
   if (resource && normalizeResource(resource) !== r.resource) throw oauthError("invalid_target", "resource differs from the authorization request");
   const { answer, rows } = mint(gw, client, { username: c.username, resource: r.resource, scope: r.scope, family: randomUUID(), codeHash, parent: null }, Date.now());
-  gw.store.mcp.saveTokens(rows);
-  gw.store.audit.append({ kind: "mcp.token_issued", actor: c.username, subject: client.client_id, detail: { resource: r.resource } });
+  // the code presented again meanwhile (another request, maybe on another replica): nothing is issued
+  if (!(await gw.store.mcp.issueForCode(codeHash, rows))) return codeReused(gw, client, codeHash);
+  await gw.store.audit.append({ kind: "mcp.token_issued", actor: c.username, subject: client.client_id, detail: { resource: r.resource } });
   return answer;
 }
 
-function refreshGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): TokenResponse {
-  const t = gw.store.mcp.token(sha256(form.get("refresh_token") ?? ""));
+/** RFC 6749 §4.1.2 / OAuth 2.1: a code used twice revokes what it issued. */
+async function codeReused(gw: Gateway, client: ClientInfo, codeHash: string): Promise<never> {
+  const n = await gw.store.mcp.revokeByCode(codeHash, Date.now());
+  await gw.store.audit.append({ kind: "mcp.code_reused", subject: client.client_id, detail: { revoked: n } });
+  throw oauthError("invalid_grant", "authorization code already used");
+}
+
+async function refreshGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): Promise<TokenResponse> {
+  const t = await gw.store.mcp.token(sha256(form.get("refresh_token") ?? ""));
   const now = Date.now();
   if (!t || t.kind !== "refresh" || t.clientId !== client.client_id) throw oauthError("invalid_grant", "unknown refresh token");
   if (t.expiresAt <= now) throw oauthError("invalid_grant", "refresh token expired");
@@ -85,18 +88,18 @@ function refreshGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): T
   if (resource && normalizeResource(resource) !== t.resource) throw oauthError("invalid_target", "resource differs from the grant");
   const base = { username: t.username, resource: t.resource, scope: narrowScope(t, form.get("scope")), family: t.family, codeHash: t.codeHash, parent: t.tokenHash };
   const { answer, rows } = mint(gw, client, base, now);
-  const r = gw.store.mcp.refresh(t.tokenHash, rows, now, REFRESH_GRACE_MS);
+  const r = await gw.store.mcp.refresh(t.tokenHash, rows, now, REFRESH_GRACE_MS);
   switch (r.outcome) {
     case "rotated":
       return answer;
     case "retried":
-      gw.store.audit.append({ kind: "mcp.refresh_retried", actor: t.username, subject: client.client_id });
+      await gw.store.audit.append({ kind: "mcp.refresh_retried", actor: t.username, subject: client.client_id });
       return answer;
     case "unknown":
       throw oauthError("invalid_grant", "unknown refresh token");
     case "reused":
       if (r.revoked === 0) throw oauthError("invalid_grant", "refresh token revoked"); // its family was revoked before
-      gw.store.audit.append({ kind: "mcp.refresh_reused", actor: t.username, subject: client.client_id, detail: { family: r.family, revoked: r.revoked } });
+      await gw.store.audit.append({ kind: "mcp.refresh_reused", actor: t.username, subject: client.client_id, detail: { family: r.family, revoked: r.revoked } });
       gw.log.warn("mcp refresh token reused; its token family is revoked", { client_id: client.client_id, user: t.username, family: r.family, revoked: r.revoked });
       throw oauthError("invalid_grant", "refresh token already used; the grant has been revoked");
   }
@@ -113,15 +116,15 @@ function narrowScope(t: McpToken, asked: string | null): string {
 /** RFC 7009: always 200 for a well-formed request; a refresh token takes its whole family with it. */
 export async function revokeEndpoint(gw: Gateway, request: Request, form: URLSearchParams): Promise<void> {
   const client = await authenticateClient(gw, request, form);
-  const t = gw.store.mcp.token(sha256(form.get("token") ?? ""));
+  const t = await gw.store.mcp.token(sha256(form.get("token") ?? ""));
   if (!t || t.clientId !== client.client_id) return;
-  gw.store.mcp.revokeFamily(t.family, Date.now());
-  gw.store.audit.append({ kind: "mcp.token_revoked", actor: t.username, subject: client.client_id, detail: { kind: t.kind } });
+  await gw.store.mcp.revokeFamily(t.family, Date.now());
+  await gw.store.audit.append({ kind: "mcp.token_revoked", actor: t.username, subject: client.client_id, detail: { kind: t.kind } });
 }
 
-/** The resource server's check: a live access token (not revoked, not expired). */
-export function verifyAccessToken(gw: Gateway, token: string): McpToken | null {
-  const t = gw.store.mcp.token(sha256(token));
+/** The resource server's check: a live access token (not revoked, not expired), read from the store on every call. */
+export async function verifyAccessToken(gw: Gateway, token: string): Promise<McpToken | null> {
+  const t = await gw.store.mcp.token(sha256(token));
   if (!t || t.kind !== "access" || t.revokedAt !== null || t.expiresAt <= Date.now()) return null;
   return t;
 }

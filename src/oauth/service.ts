@@ -74,8 +74,8 @@ export class OAuthService {
       createdAt: now,
       expiresAt,
     });
-    this.gw.store.oauth.pruneStates(now);
-    this.gw.store.audit.append({ kind: "oauth_connection.connect_started", actor, subject: name });
+    await this.gw.store.oauth.pruneStates(now);
+    await this.gw.store.audit.append({ kind: "oauth_connection.connect_started", actor, subject: name });
     return { url: new URL(`oauth/connect/${link}`, this.base()).href, expiresAt };
   }
 
@@ -136,13 +136,13 @@ export class OAuthService {
     const state = params.get("state");
     const s = state ? await this.gw.store.oauth.takeState(state, Date.now()) : null;
     if (!s) {
-      this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", detail: { reason: "bad_state" } });
+      await this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", detail: { reason: "bad_state" } });
       throw new GatewayError("invalid_state", "The sign-in could not be matched to a connect request (unknown, expired or reused state). Start again.", 400);
     }
     const name = s.connection;
     const providerError = params.get("error");
     if (providerError) {
-      this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason: providerError } });
+      await this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason: providerError } });
       throw new GatewayError("access_denied", `The provider did not grant access (${providerError}${params.get("error_description") ? `: ${params.get("error_description")}` : ""}).`, 400);
     }
     const code = params.get("code");
@@ -153,11 +153,11 @@ export class OAuthService {
       t = await exchangeCode(conn, code, s.redirectUri, s.codeVerifier);
     } catch (e) {
       const reason = e instanceof OAuthError ? e.error : "exchange_failed";
-      this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason } });
+      await this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason } });
       throw new GatewayError("exchange_failed", `Exchanging the authorization code failed (${e instanceof Error ? e.message : reason}).`, 502);
     }
     await this.saveTokens(name, name, t);
-    this.gw.store.audit.append({ kind: "oauth_connection.connected", actor: s.actor ?? undefined, subject: name, detail: { scopes: this.scopesOf(t, conn) } });
+    await this.gw.store.audit.append({ kind: "oauth_connection.connected", actor: s.actor ?? undefined, subject: name, detail: { scopes: this.scopesOf(t, conn) } });
     this.gw.log.info("oauth connection connected", { connection: name });
     return name;
   }
@@ -195,7 +195,7 @@ export class OAuthService {
     if (fresh) return grant.accessToken;
     const conn = this.connection(name);
     if (!grant.refreshToken) {
-      this.refreshFailed(grantKey, "no_refresh_token");
+      await this.refreshFailed(grantKey, "no_refresh_token");
       throw failed(`the access token of "${name}" expired and the provider issued no refresh token; reconnect`);
     }
     try {
@@ -211,18 +211,20 @@ export class OAuthService {
         refreshedAt: now,
         lastError: null,
       });
-      this.gw.store.audit.append({ kind: "oauth_connection.refreshed", actor: "system", subject: grantKey, detail: { rotated: t.refreshToken !== null } });
+      await this.gw.store.audit.append({ kind: "oauth_connection.refreshed", actor: "system", subject: grantKey, detail: { rotated: t.refreshToken !== null } });
       return t.accessToken;
     } catch (e) {
       const reason = e instanceof OAuthError ? e.error : "refresh_failed";
-      this.refreshFailed(grantKey, reason);
+      // a store that went away while saving the new token is not the provider refusing: no refresh_failed mark
+      if (isGatewayError(e) && e.code === "store_unavailable") throw e;
+      await this.refreshFailed(grantKey, reason);
       throw failed(`refreshing "${name}" failed (${reason}); reconnect with \`hubgate connect ${name}\``);
     }
   }
 
-  private refreshFailed(name: string, reason: string): void {
-    this.gw.store.oauth.setError(name, reason);
-    this.gw.store.audit.append({ kind: "oauth_connection.refresh_failed", actor: "system", subject: name, detail: { reason } });
+  private async refreshFailed(name: string, reason: string): Promise<void> {
+    await this.gw.store.oauth.setError(name, reason);
+    await this.gw.store.audit.append({ kind: "oauth_connection.refresh_failed", actor: "system", subject: name, detail: { reason } });
     this.gw.log.warn("oauth refresh failed", { connection: name, reason });
   }
 
@@ -233,13 +235,13 @@ export class OAuthService {
    */
   async disconnect(name: string, actor: string, opts: { force?: boolean } = {}): Promise<{ revoked: boolean; deleted: boolean; unreadable: boolean }> {
     if (opts.force) {
-      if (!this.hasConnection(name) && !this.gw.store.oauth.info(name)) this.connection(name); // connection_not_found
+      if (!this.hasConnection(name) && !(await this.gw.store.oauth.info(name))) this.connection(name); // connection_not_found
       const unreadable = await this.readGrant(name, name).then(
         () => false,
         (e: unknown) => isGatewayError(e) && e.code === "unseal_failed",
       );
-      const deleted = this.gw.store.oauth.deleteGrant(name);
-      this.gw.store.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked: false, deleted, forced: true, unreadable } });
+      const deleted = await this.gw.store.oauth.deleteGrant(name);
+      await this.gw.store.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked: false, deleted, forced: true, unreadable } });
       if (deleted) this.gw.log.warn("grant deleted without revoking it at the provider (forced)", { connection: name, unreadable });
       return { revoked: false, deleted, unreadable };
     }
@@ -264,8 +266,8 @@ export class OAuthService {
         this.gw.log.warn("revocation at the provider failed; deleting the grant anyway", { connection: name, reason: e instanceof OAuthError ? e.error : "error" });
       }
     }
-    const deleted = this.gw.store.oauth.deleteGrant(name);
-    this.gw.store.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked, deleted } });
+    const deleted = await this.gw.store.oauth.deleteGrant(name);
+    await this.gw.store.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked, deleted } });
     return { revoked, deleted, unreadable: false };
   }
 
@@ -274,7 +276,7 @@ export class OAuthService {
     const now = Date.now();
     return Promise.all(
       [...this.gw.routes.current().connections.values()].map(async (c): Promise<ConnectionStatus> => {
-        const g = this.gw.store.oauth.info(c.name);
+        const g = await this.gw.store.oauth.info(c.name);
         if (!g) return { name: c.name, preset: c.preset, status: "not_connected" };
         try {
           await this.gw.store.oauth.grant(c.name);

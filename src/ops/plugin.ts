@@ -11,8 +11,8 @@ export function opsPlugin(gw: Gateway) {
     })
     .get(
       "/readyz",
-      ({ set }) => {
-        const checks = { store: gw.store.ping(), config: gw.routes.current() !== undefined, draining: gw.draining };
+      async ({ set }) => {
+        const checks = { store: await gw.store.ping(), config: gw.routes.current() !== undefined, draining: gw.draining };
         const ready = checks.store && checks.config && !checks.draining;
         set.status = ready ? 200 : 503;
         return { status: ready ? "ready" : "not_ready", checks };

@@ -11,10 +11,8 @@ import { loadConfig, formatIssues, ConfigError, type LoadedConfig, type ConfigIs
 import { compileRouteTable } from "../routes/compile.ts";
 import { RouteTableHolder, type OwnRoute, type RouteTable } from "../routes/table.ts";
 import { Registry } from "../metrics/registry.ts";
-import { openStore, type Store } from "../store/index.ts";
-import { openDatabase } from "../store/sqlite.ts";
+import { openDriver, storeOn, type Driver, type Store, type StoreTarget } from "../store/index.ts";
 import { dropSealedWith, sealedKids } from "../store/sealed.ts";
-import type { Database } from "bun:sqlite";
 import { acquireStoreLock, type StoreLock } from "../store/lock.ts";
 import { Keyring, type UnsealFailure } from "../crypto/keyring.ts";
 import { appKeyPath, findAppKey, generateAppKey, parseAppKey } from "../crypto/appkey.ts";
@@ -118,28 +116,30 @@ export class Gateway {
     const loaded = await loadConfig(opts.configPath, opts.env, log, { secrets: opts.secrets, validated: (c) => Gateway.configureLog(log, c.logging) });
     Gateway.warnLiterals(log, loaded);
     const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
+    const target: StoreTarget = { backend: "sqlite", path: storePath };
     const dataDir = storePath === ":memory:" ? resolvePath("./data") : dirname(storePath);
     const serving = (opts.role ?? "serve") === "serve";
     const where = loaded.source.path ?? "the embedded example config";
     let lock: StoreLock | null = null;
-    if (serving && storePath !== ":memory:") {
+    const embedded = target.backend === "sqlite" && storePath !== ":memory:";
+    if (serving && embedded) {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       lock = acquireStoreLock(storePath); // before anything is created or read: a second serve stops here
-    } else if (!serving && storePath !== ":memory:" && !existsSync(storePath)) {
+    } else if (!serving && embedded && !existsSync(storePath)) {
       throw new GatewayError(
         "store_not_found",
         `no store at ${storePath} (storage.path of ${where}; a relative path is taken from the config file's directory). Management commands use the store of the server and never create one: pass the server's config with --config or $HUBGATE_CONFIG, or start \`hubgate serve\` with this config first`,
         500,
       );
     }
-    let db: Database | null = null;
+    let driver: Driver | null = null;
     try {
-      db = openDatabase(storePath, log, undefined, { create: serving });
-      const { keyring, dropped } = await Gateway.keyringFor(loaded, db, { env: opts.env, log, dataDir, serving, drop: opts.dropUnreadableSecrets ?? false, where });
-      const store = openStore({ path: storePath, log, keyring, db });
-      if (dropped) store.audit.append({ kind: "store.secrets_dropped", actor: "cli", detail: dropped });
+      driver = await openDriver(target, log, { create: serving });
+      const { keyring, dropped } = await Gateway.keyringFor(loaded, driver, { env: opts.env, log, dataDir, serving, drop: opts.dropUnreadableSecrets ?? false, where });
+      const store = storeOn(driver, keyring);
+      if (dropped) await store.audit.append({ kind: "store.secrets_dropped", actor: "cli", detail: dropped });
       // what a management command must seal with (see assertServerKey)
-      if (serving) store.meta.set(SERVING_KID, keyring.currentKid);
+      if (serving) await store.meta.set(SERVING_KID, keyring.currentKid);
       const documentCache = new DocumentCache();
       // a management command proxies nothing: it fetches no upstream document
       const documents: UpstreamDocuments = serving ? await Gateway.loadDocuments(loaded, documentCache) : new Map();
@@ -149,7 +149,7 @@ export class Gateway {
       const state = serving ? await createState(loaded.config.state, loaded.secrets, log) : createMemoryState();
       return new Gateway(opts, log, store, keyring, state, new RouteTableHolder(table), loaded, documentCache, documents, lock);
     } catch (e) {
-      db?.close();
+      await driver?.close();
       lock?.release();
       throw e;
     }
@@ -163,7 +163,7 @@ export class Gateway {
    */
   private static async keyringFor(
     loaded: LoadedConfig,
-    db: Database,
+    driver: Driver,
     c: { env: Record<string, string | undefined>; log: Logger; dataDir: string; serving: boolean; drop: boolean; where: string },
   ): Promise<{ keyring: Keyring; dropped: { kids: string[]; rows: Record<string, number>; grants: string[] } | null }> {
     const configured = loaded.config.storage.app_key === undefined ? undefined : loaded.secrets.get("storage.app_key");
@@ -180,7 +180,7 @@ export class Gateway {
     );
     const currentKid = found ? await Keyring.idOf(found.key) : null;
     const known = new Set([...(currentKid ? [currentKid] : []), ...(await Promise.all(previous.map((k) => Keyring.idOf(k))))]);
-    const sealed = sealedKids(db);
+    const sealed = await sealedKids(driver);
     const missing = [...sealed.keys()].filter((kid) => !known.has(kid)).sort();
     const describe = (kids: string[]) =>
       kids.map((kid) => `${kid} (${sealed.get(kid)!.values} value(s) in ${sealed.get(kid)!.columns.join(", ")})`).join("; ");
@@ -196,13 +196,13 @@ export class Gateway {
             "Or start with --drop-unreadable-secrets to delete those secrets (the connections they belong to must then be connected again).",
           500,
         );
-      dropped = { kids: missing, ...dropSealedWith(db, missing) };
+      dropped = { kids: missing, ...(await dropSealedWith(driver, missing)) };
       c.log.warn("dropped the secrets sealed with app keys that are not configured (--drop-unreadable-secrets)", dropped);
     }
     let key = found;
     if (!key) {
       // only a store that holds nothing sealed gets a new key (what is left is readable by previous keys only)
-      if (sealedKids(db).size)
+      if ((await sealedKids(driver)).size)
         throw new GatewayError(
           "app_key_not_found",
           `no app key is configured (storage.app_key, $HUBGATE_APP_KEY) and ${keyFile} does not exist, but the store holds secrets sealed with storage.previous_app_keys; set the current key`,
@@ -265,8 +265,8 @@ export class Gateway {
    * A management command that seals (connect, rekey) must seal with the key the server runs with, or
    * the server cannot read what it writes: refuses when its key is not the one `serve` last started with.
    */
-  assertServerKey(command: string): void {
-    const serving = this.store.meta.get(SERVING_KID);
+  async assertServerKey(command: string): Promise<void> {
+    const serving = await this.store.meta.get(SERVING_KID);
     if (serving !== null && serving !== this.keyring.currentKid)
       throw new GatewayError(
         "app_key_mismatch",
@@ -322,7 +322,7 @@ export class Gateway {
       this.reloads.lastResult = "ok";
       this.reloads.lastIssues = [];
       counter.inc({ result: "ok" });
-      this.store.audit.append({ kind: "config.reload", actor: "system", subject: next.source, detail: { version: next.version, config_hash: next.configHash } });
+      await this.store.audit.append({ kind: "config.reload", actor: "system", subject: next.source, detail: { version: next.version, config_hash: next.configHash } }).catch((e: unknown) => this.log.warn("audit event not recorded", { kind: "config.reload", err: e }));
       this.log.info("config reloaded", { version: next.version, config_hash: next.configHash.slice(0, 12), ms: Math.round(performance.now() - started) });
       return true;
     } catch (e) {
@@ -331,7 +331,7 @@ export class Gateway {
       this.reloads.lastResult = "error";
       this.reloads.lastIssues = issues;
       counter.inc({ result: "error" });
-      this.store.audit.append({ kind: "config.reload_failed", actor: "system", detail: { errors: issues.length } });
+      await this.store.audit.append({ kind: "config.reload_failed", actor: "system", detail: { errors: issues.length } }).catch((err: unknown) => this.log.warn("audit event not recorded", { kind: "config.reload_failed", err }));
       this.log.error("config reload failed; the previous configuration keeps serving", { errors: issues });
       this.log.error(formatIssues(issues));
       return false;
@@ -348,10 +348,10 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
-    this.requestLog.flush();
+    await this.requestLog.close();
     await this.state.close();
     try {
-      this.store.close();
+      await this.store.close();
     } finally {
       this.storeLock?.release(); // last: the store is closed before another serve may open it
     }

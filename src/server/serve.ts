@@ -59,7 +59,7 @@ async function bind(gw: Gateway, opts: ServeOptions, servers: Server<unknown>[])
   const services = createServices(gw);
   const app = createApp(gw, services);
   await Promise.all(gw.startupTasks);
-  gw.requestLog.prune(); // retention of what earlier runs logged
+  void gw.requestLog.prune(); // retention of what earlier runs logged (never rejects)
   app.compile();
   const fast = createFastPath(gw, services.pipeline, { endpoints: services.endpoints, github: (r) => services.github.handle(r) }, app.routes.map((r) => r.path));
   const appFetch = app.fetch;

@@ -2,7 +2,7 @@
  * Audit events: append-only record of who changed what (config reloads, tokens, grants, consents).
  * Actor, subject and detail are written through the one redaction rule, like every other log.
  */
-import type { Database } from "bun:sqlite";
+import type { Driver } from "./driver.ts";
 import { redact, redactString } from "../core/redact.ts";
 import { page } from "./paging.ts";
 
@@ -74,8 +74,9 @@ export interface AuditQuery {
 }
 
 export interface AuditRepo {
-  append(e: AuditInput): number;
-  list(q?: AuditQuery): AuditEvent[];
+  /** the new event's id */
+  append(e: AuditInput): Promise<number>;
+  list(q?: AuditQuery): Promise<AuditEvent[]>;
 }
 
 interface Row {
@@ -87,18 +88,23 @@ interface Row {
   detail: string | null;
 }
 
-export function auditRepo(db: Database): AuditRepo {
-  const insert = db.prepare<{ id: number }, [number, string, string | null, string | null, string | null]>(
-    "INSERT INTO audit_events (at, kind, actor, subject, detail) VALUES (?, ?, ?, ?, ?) RETURNING id",
-  );
+export function auditRepo(d: Driver): AuditRepo {
   const toEvent = (r: Row): AuditEvent => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>) });
+  const text = (s: string | undefined) => (s === undefined ? null : redactString(s));
   return {
-    append(e) {
-      const text = (s: string | undefined) => (s === undefined ? null : redactString(s));
-      return insert.get(Date.now(), e.kind, text(e.actor), text(e.subject), e.detail === undefined ? null : JSON.stringify(redact(e.detail)))!.id;
+    async append(e) {
+      const r = await d.get<{ id: number }>(
+        "INSERT INTO audit_events (at, kind, actor, subject, detail) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        Date.now(),
+        e.kind,
+        text(e.actor),
+        text(e.subject),
+        e.detail === undefined ? null : JSON.stringify(redact(e.detail)),
+      );
+      return r!.id;
     },
-    list(q = {}) {
-      const rows = page<Row>(db, "audit_events", { limit: q.limit, afterId: q.afterId, since: q.since, where: { kind: q.kind } });
+    async list(q = {}) {
+      const rows = await page<Row>(d, "audit_events", { limit: q.limit, afterId: q.afterId, since: q.since, where: { kind: q.kind } });
       return rows.map(toEvent);
     },
   };

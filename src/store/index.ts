@@ -1,11 +1,15 @@
 /**
- * The store: one SQLite file (bun:sqlite) behind small repository interfaces. Features receive the
- * repositories they need; none touches SQL of another feature. The schema lives in migrations.ts.
+ * The store: small repository interfaces over one database — the embedded SQLite file (the default)
+ * or PostgreSQL shared by every replica ([storage] backend). The repositories are written once over
+ * the Driver seam (driver.ts); no feature knows which backend it talks to. Features receive the
+ * repositories they need; none touches SQL of another feature. The schema lives in migrations.ts
+ * (and its PostgreSQL dialect, migrations.pg.ts).
  */
-import type { Database } from "bun:sqlite";
 import type { Logger } from "../core/log.ts";
 import type { Keyring } from "../crypto/keyring.ts";
-import { openDatabase, schemaVersion } from "./sqlite.ts";
+import type { Backend, Driver } from "./driver.ts";
+import { openDatabase, sqliteDriver } from "./sqlite.ts";
+import { openPostgres } from "./postgres.ts";
 import { auditRepo, type AuditRepo } from "./audit.ts";
 import { apiTokenRepo, type ApiTokenRepo } from "./apitokens.ts";
 import { sealedKvRepo, type SealedKvRepo } from "./sealedkv.ts";
@@ -14,12 +18,14 @@ import { requestLogRepo, type RequestLogRepo } from "./requestlogs.ts";
 import { mcpRepo, type McpRepo } from "./mcp.ts";
 
 export interface MetaRepo {
-  get(key: string): string | null;
-  set(key: string, value: string): void;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<void>;
 }
 
 export interface Store {
-  readonly path: string;
+  readonly backend: Backend;
+  /** the file path, or postgres://host:port/db (never credentials) */
+  readonly location: string;
   readonly audit: AuditRepo;
   readonly apiTokens: ApiTokenRepo;
   readonly sealedKv: SealedKvRepo;
@@ -27,58 +33,66 @@ export interface Store {
   readonly oauth: OAuthRepo;
   readonly requestLogs: RequestLogRepo;
   readonly mcp: McpRepo;
-  /** the underlying database, for repositories of later features and for rekey */
-  readonly db: Database;
+  /** the database seam: for the store's own modules (rekey, sealed values, the copy to PostgreSQL) and tests; features use the repositories */
+  readonly driver: Driver;
   readonly keyring: Keyring;
-  schemaVersion(): number;
-  /** true when a trivial query succeeds (readiness) */
-  ping(): boolean;
-  close(): void;
+  schemaVersion(): Promise<number>;
+  /** true when a trivial query succeeds (readiness); never throws */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
 }
 
-/** Opens (and migrates) the database at `path`, or takes one opened already with openDatabase. */
-export function openStore(opts: { path: string; log: Logger; keyring: Keyring; create?: boolean; db?: Database }): Store {
-  const db = opts.db ?? openDatabase(opts.path, opts.log, undefined, { create: opts.create });
-  let closed = false;
+/** Where the store is: what [storage] says, resolved. */
+export type StoreTarget =
+  | { backend: "sqlite"; path: string }
+  | { backend: "postgres"; url: string; poolSize?: number };
+
+/**
+ * Opens and migrates the database of `target`. `create: false` (management commands) refuses a store
+ * that does not exist yet: a missing SQLite file, a PostgreSQL database without hubgate's schema.
+ */
+export async function openDriver(target: StoreTarget, log: Logger, opts: { create?: boolean } = {}): Promise<Driver> {
+  if (target.backend === "postgres") return openPostgres({ url: target.url, poolSize: target.poolSize, log, create: opts.create });
+  return sqliteDriver(openDatabase(target.path, log, undefined, { create: opts.create }), target.path);
+}
+
+/** The repositories over an open driver. */
+export function storeOn(driver: Driver, keyring: Keyring): Store {
   const meta: MetaRepo = {
-    get: (key) => db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?").get(key)?.value ?? null,
-    set: (key, value) => void db.query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value),
+    get: async (key) => (await driver.get<{ value: string }>("SELECT value FROM meta WHERE key = ?", key))?.value ?? null,
+    set: async (key, value) => {
+      await driver.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+    },
   };
   return {
-    path: opts.path,
-    db,
-    keyring: opts.keyring,
-    audit: auditRepo(db),
-    apiTokens: apiTokenRepo(db),
-    sealedKv: sealedKvRepo(db, opts.keyring),
-    oauth: oauthRepo(db, opts.keyring),
-    requestLogs: requestLogRepo(db),
-    mcp: mcpRepo(db, opts.keyring),
+    backend: driver.backend,
+    location: driver.location,
+    driver,
+    keyring,
+    audit: auditRepo(driver),
+    apiTokens: apiTokenRepo(driver),
+    sealedKv: sealedKvRepo(driver, keyring),
+    oauth: oauthRepo(driver, keyring),
+    requestLogs: requestLogRepo(driver),
+    mcp: mcpRepo(driver, keyring),
     meta,
-    schemaVersion: () => schemaVersion(db),
-    ping() {
-      if (closed) return false;
-      try {
-        return db.query<{ ok: number }, []>("SELECT 1 AS ok").get()?.ok === 1;
-      } catch {
-        return false;
-      }
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      try {
-        if (opts.path !== ":memory:") db.run("PRAGMA wal_checkpoint(TRUNCATE)");
-      } finally {
-        db.close();
-      }
-    },
+    schemaVersion: () => driver.schemaVersion(),
+    ping: () => driver.ping(),
+    close: () => driver.close(),
   };
 }
 
+/** Opens (and migrates) the store: a SQLite `path` (":memory:" for tests), a `target`, or a driver opened already. */
+export async function openStore(opts: { path?: string; target?: StoreTarget; driver?: Driver; log: Logger; keyring: Keyring; create?: boolean }): Promise<Store> {
+  const target: StoreTarget = opts.target ?? { backend: "sqlite", path: opts.path ?? ":memory:" };
+  const driver = opts.driver ?? (await openDriver(target, opts.log, { create: opts.create }));
+  return storeOn(driver, opts.keyring);
+}
+
+export type { Backend, Driver } from "./driver.ts";
 export type { AuditRepo, AuditEvent, AuditInput } from "./audit.ts";
 export type { ApiTokenRepo, ApiTokenRow, NewApiToken } from "./apitokens.ts";
 export type { SealedKvRepo } from "./sealedkv.ts";
 export type { OAuthRepo, Grant, GrantInfo, ConnectState } from "./oauth.ts";
 export type { RequestLogRepo, RequestLog, NewRequestLog } from "./requestlogs.ts";
-export type { McpRepo, McpToken, NewMcpToken, McpPending, McpAuthRequest, RefreshOutcome } from "./mcp.ts";
+export type { McpRepo, McpToken, NewMcpToken, McpPending, McpAuthRequest, McpCode, RefreshOutcome } from "./mcp.ts";

@@ -3,8 +3,8 @@
  * single-use codes and tokens. Secrets (client secrets, codes, tokens) are stored as SHA-256 hashes;
  * the upstream PKCE verifier of an authorization in progress is sealed.
  */
-import type { Database } from "bun:sqlite";
 import type { Keyring } from "../crypto/keyring.ts";
+import { all, get, lock, run, type Driver, type Program } from "./driver.ts";
 import { aadFor } from "./migrations.ts";
 
 export interface McpToken {
@@ -84,7 +84,7 @@ export interface McpPending {
   expiresAt: number;
 }
 
-interface TokenRow {
+type TokenRow = {
   token_hash: string;
   kind: "access" | "refresh";
   family: string;
@@ -99,7 +99,7 @@ interface TokenRow {
   rotated_at: number | null;
   retried_at: number | null;
   revoked_at: number | null;
-}
+};
 
 const toToken = (r: TokenRow): McpToken => ({
   tokenHash: r.token_hash,
@@ -118,63 +118,128 @@ const toToken = (r: TokenRow): McpToken => ({
   revokedAt: r.revoked_at,
 });
 
-export function mcpRepo(db: Database, keyring: Keyring) {
+/** A code as its exchange sees it: `reused` when it had been presented before. */
+export interface McpCode {
+  request: McpAuthRequest;
+  username: string;
+  expiresAt: number;
+  reused: boolean;
+}
+
+export interface McpRepo {
+  saveClient(clientId: string, metadata: Record<string, unknown>, secretHash: string | null): Promise<void>;
+  client(clientId: string): Promise<{ metadata: Record<string, unknown>; secretHash: string | null } | null>;
+  hasConsent(username: string, clientId: string, resource: string): Promise<boolean>;
+  grantConsent(username: string, clientId: string, resource: string): Promise<void>;
+  createPending(p: Omit<McpPending, "upstreamState" | "upstreamVerifier" | "username">): Promise<void>;
+  pending(id: string): Promise<McpPending | null>;
+  updatePendingRequest(id: string, request: McpAuthRequest): Promise<void>;
+  setPendingUser(id: string, username: string): Promise<void>;
+  setPendingUpstream(id: string, state: string, verifier: string | null): Promise<void>;
+  pendingIdByUpstreamState(state: string): Promise<string | null>;
+  deletePending(id: string): Promise<boolean>;
+  saveCode(codeHash: string, request: McpAuthRequest, username: string, expiresAt: number): Promise<void>;
+  /**
+   * Marks the code used; returns it with `reused` when it had been used before (reuse must revoke what it
+   * issued). The mark is one guarded UPDATE, so of two concurrent exchanges, on any replicas, only one is
+   * the first; a second use is recorded (reused_at) in the same transaction, so issueForCode can refuse.
+   */
+  takeCode(codeHash: string): Promise<McpCode | null>;
+  /**
+   * Saves the tokens the first exchange of a code issues — unless the code was presented again
+   * meanwhile (then nothing is saved, and false). The check locks the code's row until the tokens are
+   * committed, so a second use either comes first (and nothing is issued) or after (and revokeByCode
+   * sees the tokens it must revoke).
+   */
+  issueForCode(codeHash: string, tokens: readonly NewMcpToken[]): Promise<boolean>;
+  /** tokens issued by other means than a code exchange or a refresh (one transaction) */
+  saveTokens(tokens: readonly NewMcpToken[]): Promise<void>;
+  token(tokenHash: string): Promise<McpToken | null>;
+  /**
+   * Presents a refresh token (its client and expiry already checked) and, when that yields new tokens,
+   * saves `successors`, all in one transaction:
+   * - first use: rotated_at is set, the successors are saved ("rotated");
+   * - one retry of a refresh whose answer was lost: within `graceMs` of the rotation, once (retried_at),
+   *   and only while the refresh token the rotation issued was never used; the pair the rotation issued
+   *   is revoked and the successors are saved ("retried");
+   * - anything else — a replaced token after the window, a second retry, a token whose successor was
+   *   used, a token the retry replaced, a revoked token — revokes the whole family, access tokens
+   *   included ("reused", with how many tokens this call revoked: 0 when the family already was).
+   * Each step is one UPDATE guarded by the state it expects, after a per-family lock (on PostgreSQL
+   * pg_advisory_xact_lock; SQLite's IMMEDIATE transaction is one lock for all), as revokeFamily takes
+   * too, so that a revocation cannot miss successors a concurrent rotation on another replica is inserting.
+   */
+  refresh(tokenHash: string, successors: readonly NewMcpToken[], now: number, graceMs: number): Promise<RefreshOutcome>;
+  /** every token of the family, access tokens included; how many were revoked */
+  revokeFamily(family: string, at: number): Promise<number>;
+  /** every token a code issued, and their descendants (the code's families); how many were revoked */
+  revokeByCode(codeHash: string, at: number): Promise<number>;
+  prune(now: number): Promise<void>;
+}
+
+const familyLock = (family: string) => `mcp-family:${family}`;
+
+const INSERT_TOKEN =
+  "INSERT INTO mcp_tokens (token_hash, kind, family, client_id, username, resource, scope, code_hash, parent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+function* insertTokens(tokens: readonly NewMcpToken[]): Program<void> {
+  for (const t of tokens) yield* run(INSERT_TOKEN, t.tokenHash, t.kind, t.family, t.clientId, t.username, t.resource, t.scope, t.codeHash, t.parent, t.createdAt, t.expiresAt);
+}
+
+function* revokeFamilyProgram(family: string, at: number): Program<number> {
+  yield* lock(familyLock(family));
+  return yield* run("UPDATE mcp_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL", at, family);
+}
+
+/** McpRepo.refresh, the one place that decides what presenting a refresh token does. */
+function* refreshProgram(tokenHash: string, successors: readonly NewMcpToken[], now: number, graceMs: number): Program<RefreshOutcome> {
+  const family = (yield* get<{ family: string }>("SELECT family FROM mcp_tokens WHERE token_hash = ? AND kind = 'refresh'", tokenHash))?.family;
+  if (family === undefined) return { outcome: "unknown" };
+  yield* lock(familyLock(family));
+  // first use
+  if ((yield* run("UPDATE mcp_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL", now, tokenHash)) === 1) {
+    yield* insertTokens(successors);
+    return { outcome: "rotated" };
+  }
+  // the one retry of a lost answer: within the grace window, once, and only while the refresh token the
+  // first use issued was never used (that pair is then revoked: its answer never arrived)
+  const retry =
+    (yield* run("UPDATE mcp_tokens SET retried_at = ? WHERE token_hash = ? AND retried_at IS NULL AND revoked_at IS NULL AND rotated_at >= ?", now, tokenHash, now - graceMs)) === 1 &&
+    (yield* run("UPDATE mcp_tokens SET revoked_at = ? WHERE parent = ? AND kind = 'refresh' AND rotated_at IS NULL AND revoked_at IS NULL", now, tokenHash)) === 1;
+  if (retry) {
+    yield* run("UPDATE mcp_tokens SET revoked_at = ? WHERE parent = ? AND revoked_at IS NULL", now, tokenHash);
+    yield* insertTokens(successors);
+    return { outcome: "retried" };
+  }
+  // anything else is a replaced (or revoked) token presented again
+  return { outcome: "reused", family, revoked: yield* revokeFamilyProgram(family, now) };
+}
+
+export function mcpRepo(d: Driver, keyring: Keyring): McpRepo {
   const verifierAad = (id: string) => aadFor("mcp_pending", "upstream_verifier", [id]);
-  const insertToken = db.prepare<void, [string, string, string, string, string, string, string, string | null, string | null, number, number]>(
-    "INSERT INTO mcp_tokens (token_hash, kind, family, client_id, username, resource, scope, code_hash, parent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-  );
-  const saveTokens = (tokens: readonly NewMcpToken[]) => {
-    for (const t of tokens) insertToken.run(t.tokenHash, t.kind, t.family, t.clientId, t.username, t.resource, t.scope, t.codeHash, t.parent, t.createdAt, t.expiresAt);
-  };
-  const revokeFamily = (family: string, at: number): number =>
-    db.query("UPDATE mcp_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL").run(at, family).changes;
-  const refresh = db.transaction((tokenHash: string, successors: readonly NewMcpToken[], now: number, graceMs: number): RefreshOutcome => {
-    const family = db.query<{ family: string }, [string]>("SELECT family FROM mcp_tokens WHERE token_hash = ? AND kind = 'refresh'").get(tokenHash)?.family;
-    if (family === undefined) return { outcome: "unknown" };
-    // first use
-    if (db.query("UPDATE mcp_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL").run(now, tokenHash).changes === 1) {
-      saveTokens(successors);
-      return { outcome: "rotated" };
-    }
-    // the one retry of a lost answer: within the grace window, once, and only while the refresh token the
-    // first use issued was never used (that pair is then revoked: its answer never arrived)
-    const retry =
-      db.query("UPDATE mcp_tokens SET retried_at = ? WHERE token_hash = ? AND retried_at IS NULL AND revoked_at IS NULL AND rotated_at >= ?").run(now, tokenHash, now - graceMs).changes === 1 &&
-      db.query("UPDATE mcp_tokens SET revoked_at = ? WHERE parent = ? AND kind = 'refresh' AND rotated_at IS NULL AND revoked_at IS NULL").run(now, tokenHash).changes === 1;
-    if (retry) {
-      db.query("UPDATE mcp_tokens SET revoked_at = ? WHERE parent = ? AND revoked_at IS NULL").run(now, tokenHash);
-      saveTokens(successors);
-      return { outcome: "retried" };
-    }
-    // anything else is a replaced (or revoked) token presented again
-    return { outcome: "reused", family, revoked: revokeFamily(family, now) };
-  });
+  type PendingRow = { id: string; request: string; username: string | null; csrf: string; upstream_state: string | null; upstream_verifier: string | null; created_at: number; expires_at: number };
   return {
-    saveClient(clientId: string, metadata: Record<string, unknown>, secretHash: string | null): void {
-      db.query("INSERT INTO mcp_clients (client_id, secret_hash, metadata, created_at) VALUES (?, ?, ?, ?)").run(clientId, secretHash, JSON.stringify(metadata), Date.now());
+    async saveClient(clientId, metadata, secretHash) {
+      await d.run("INSERT INTO mcp_clients (client_id, secret_hash, metadata, created_at) VALUES (?, ?, ?, ?)", clientId, secretHash, JSON.stringify(metadata), Date.now());
     },
-    client(clientId: string): { metadata: Record<string, unknown>; secretHash: string | null } | null {
-      const r = db.query<{ metadata: string; secret_hash: string | null }, [string]>("SELECT metadata, secret_hash FROM mcp_clients WHERE client_id = ?").get(clientId);
+    async client(clientId) {
+      const r = await d.get<{ metadata: string; secret_hash: string | null }>("SELECT metadata, secret_hash FROM mcp_clients WHERE client_id = ?", clientId);
       return r ? { metadata: JSON.parse(r.metadata) as Record<string, unknown>, secretHash: r.secret_hash } : null;
     },
 
-    hasConsent(username: string, clientId: string, resource: string): boolean {
-      return db.query("SELECT 1 FROM mcp_consents WHERE username = ? AND client_id = ? AND resource = ?").get(username, clientId, resource) !== null;
+    async hasConsent(username, clientId, resource) {
+      return (await d.get("SELECT 1 AS one FROM mcp_consents WHERE username = ? AND client_id = ? AND resource = ?", username, clientId, resource)) !== null;
     },
-    grantConsent(username: string, clientId: string, resource: string): void {
-      db.query("INSERT INTO mcp_consents (username, client_id, resource, granted_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING").run(username, clientId, resource, Date.now());
+    async grantConsent(username, clientId, resource) {
+      await d.run("INSERT INTO mcp_consents (username, client_id, resource, granted_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", username, clientId, resource, Date.now());
     },
 
-    createPending(p: Omit<McpPending, "upstreamState" | "upstreamVerifier" | "username">): void {
-      db.query("DELETE FROM mcp_pending WHERE expires_at < ?").run(Date.now());
-      db.query("INSERT INTO mcp_pending (id, request, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)").run(p.id, JSON.stringify(p.request), p.csrf, p.createdAt, p.expiresAt);
+    async createPending(p) {
+      await d.run("DELETE FROM mcp_pending WHERE expires_at < ?", Date.now());
+      await d.run("INSERT INTO mcp_pending (id, request, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)", p.id, JSON.stringify(p.request), p.csrf, p.createdAt, p.expiresAt);
     },
-    async pending(id: string): Promise<McpPending | null> {
-      const r = db
-        .query<{ id: string; request: string; username: string | null; csrf: string; upstream_state: string | null; upstream_verifier: string | null; created_at: number; expires_at: number }, [string, number]>(
-          "SELECT * FROM mcp_pending WHERE id = ? AND expires_at > ?",
-        )
-        .get(id, Date.now());
+    async pending(id) {
+      const r = await d.get<PendingRow>("SELECT * FROM mcp_pending WHERE id = ? AND expires_at > ?", id, Date.now());
       const request = r ? parseAuthRequest(r.request) : null;
       if (!r || !request) return null;
       return {
@@ -188,71 +253,69 @@ export function mcpRepo(db: Database, keyring: Keyring) {
         expiresAt: r.expires_at,
       };
     },
-    updatePendingRequest(id: string, request: McpAuthRequest): void {
-      db.query("UPDATE mcp_pending SET request = ? WHERE id = ?").run(JSON.stringify(request), id);
+    async updatePendingRequest(id, request) {
+      await d.run("UPDATE mcp_pending SET request = ? WHERE id = ?", JSON.stringify(request), id);
     },
-    setPendingUser(id: string, username: string): void {
-      db.query("UPDATE mcp_pending SET username = ? WHERE id = ?").run(username, id);
+    async setPendingUser(id, username) {
+      await d.run("UPDATE mcp_pending SET username = ? WHERE id = ?", username, id);
     },
-    async setPendingUpstream(id: string, state: string, verifier: string | null): Promise<void> {
+    async setPendingUpstream(id, state, verifier) {
       const sealed = verifier === null ? null : await keyring.seal(verifier, verifierAad(id));
-      db.query("UPDATE mcp_pending SET upstream_state = ?, upstream_verifier = ? WHERE id = ?").run(state, sealed, id);
+      await d.run("UPDATE mcp_pending SET upstream_state = ?, upstream_verifier = ? WHERE id = ?", state, sealed, id);
     },
-    pendingIdByUpstreamState(state: string): string | null {
-      return db.query<{ id: string }, [string, number]>("SELECT id FROM mcp_pending WHERE upstream_state = ? AND expires_at > ?").get(state, Date.now())?.id ?? null;
+    async pendingIdByUpstreamState(state) {
+      return (await d.get<{ id: string }>("SELECT id FROM mcp_pending WHERE upstream_state = ? AND expires_at > ?", state, Date.now()))?.id ?? null;
     },
-    deletePending(id: string): boolean {
-      return db.query("DELETE FROM mcp_pending WHERE id = ?").run(id).changes > 0;
-    },
-
-    saveCode(codeHash: string, request: McpAuthRequest, username: string, expiresAt: number): void {
-      db.query("INSERT INTO mcp_codes (code_hash, request, username, expires_at) VALUES (?, ?, ?, ?)").run(codeHash, JSON.stringify(request), username, expiresAt);
-    },
-    /**
-     * Marks the code used; returns it with `reused` when it had been used before (reuse must revoke what it
-     * issued). The mark is one guarded UPDATE, so of two concurrent exchanges only one is the first.
-     */
-    takeCode(codeHash: string): { request: McpAuthRequest; username: string; expiresAt: number; reused: boolean } | null {
-      const first = db.query("UPDATE mcp_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL").run(Date.now(), codeHash).changes === 1;
-      const r = db.query<{ request: string; username: string; expires_at: number }, [string]>("SELECT request, username, expires_at FROM mcp_codes WHERE code_hash = ?").get(codeHash);
-      const request = r ? parseAuthRequest(r.request) : null;
-      if (!r || !request) return null;
-      return { request, username: r.username, expiresAt: r.expires_at, reused: !first };
+    async deletePending(id) {
+      return (await d.run("DELETE FROM mcp_pending WHERE id = ?", id)) > 0;
     },
 
-    /** the tokens a code exchange issues (one transaction) */
-    saveTokens: db.transaction(saveTokens),
-    token(tokenHash: string): McpToken | null {
-      const r = db.query<TokenRow, [string]>("SELECT * FROM mcp_tokens WHERE token_hash = ?").get(tokenHash);
+    async saveCode(codeHash, request, username, expiresAt) {
+      await d.run("INSERT INTO mcp_codes (code_hash, request, username, expires_at) VALUES (?, ?, ?, ?)", codeHash, JSON.stringify(request), username, expiresAt);
+    },
+    takeCode(codeHash) {
+      const now = Date.now();
+      return d.tx(function* (): Program<McpCode | null> {
+        const first = (yield* run("UPDATE mcp_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL", now, codeHash)) === 1;
+        if (!first) yield* run("UPDATE mcp_codes SET reused_at = ? WHERE code_hash = ? AND reused_at IS NULL", now, codeHash);
+        const r = yield* get<{ request: string; username: string; expires_at: number }>("SELECT request, username, expires_at FROM mcp_codes WHERE code_hash = ?", codeHash);
+        const request = r ? parseAuthRequest(r.request) : null;
+        if (!r || !request) return null;
+        return { request, username: r.username, expiresAt: r.expires_at, reused: !first };
+      });
+    },
+    issueForCode(codeHash, tokens) {
+      return d.tx(function* (): Program<boolean> {
+        // a no-op UPDATE that holds the code's row (PostgreSQL) until the tokens are in: a second use waits for it
+        if ((yield* run("UPDATE mcp_codes SET used_at = used_at WHERE code_hash = ? AND reused_at IS NULL", codeHash)) !== 1) return false;
+        yield* insertTokens(tokens);
+        return true;
+      });
+    },
+    saveTokens(tokens) {
+      return d.tx(() => insertTokens(tokens));
+    },
+    async token(tokenHash) {
+      const r = await d.get<TokenRow>("SELECT * FROM mcp_tokens WHERE token_hash = ?", tokenHash);
       return r ? toToken(r) : null;
     },
-    /**
-     * Presents a refresh token (its client and expiry already checked) and, when that yields new tokens,
-     * saves `successors`, all in one transaction:
-     * - first use: rotated_at is set, the successors are saved ("rotated");
-     * - one retry of a refresh whose answer was lost: within `graceMs` of the rotation, once (retried_at),
-     *   and only while the refresh token the rotation issued was never used; the pair the rotation issued
-     *   is revoked and the successors are saved ("retried");
-     * - anything else — a replaced token after the window, a second retry, a token whose successor was
-     *   used, a token the retry replaced, a revoked token — revokes the whole family, access tokens
-     *   included ("reused", with how many tokens this call revoked: 0 when the family already was).
-     * Each step is one UPDATE guarded by the state it expects. On PostgreSQL the same statements run in
-     * one transaction that first takes a per-family lock (pg_advisory_xact_lock), as revokeFamily must,
-     * so that a revocation cannot miss successors a concurrent rotation is inserting.
-     */
-    refresh(tokenHash: string, successors: readonly NewMcpToken[], now: number, graceMs: number): RefreshOutcome {
-      return refresh.immediate(tokenHash, successors, now, graceMs);
+    refresh(tokenHash, successors, now, graceMs) {
+      return d.tx(() => refreshProgram(tokenHash, successors, now, graceMs));
     },
-    /** every token of the family, access tokens included */
-    revokeFamily,
-    revokeByCode(codeHash: string, at: number): number {
-      return db.query("UPDATE mcp_tokens SET revoked_at = ? WHERE code_hash = ? AND revoked_at IS NULL").run(at, codeHash).changes;
+    revokeFamily(family, at) {
+      return d.tx(() => revokeFamilyProgram(family, at));
     },
-    prune(now: number): void {
-      db.query("DELETE FROM mcp_tokens WHERE expires_at < ?").run(now - 86_400_000);
-      db.query("DELETE FROM mcp_codes WHERE expires_at < ?").run(now - 86_400_000);
+    revokeByCode(codeHash, at) {
+      return d.tx(function* (): Program<number> {
+        // the code's families, locked in one order (two revocations never wait on each other crosswise)
+        const families = (yield* all<{ family: string }>("SELECT DISTINCT family FROM mcp_tokens WHERE code_hash = ?", codeHash)).map((r) => r.family).sort();
+        for (const f of families) yield* lock(familyLock(f));
+        return yield* run("UPDATE mcp_tokens SET revoked_at = ? WHERE code_hash = ? AND revoked_at IS NULL", at, codeHash);
+      });
+    },
+    async prune(now) {
+      await d.run("DELETE FROM mcp_tokens WHERE expires_at < ?", now - 86_400_000);
+      await d.run("DELETE FROM mcp_codes WHERE expires_at < ?", now - 86_400_000);
     },
   };
 }
-
-export type McpRepo = ReturnType<typeof mcpRepo>;

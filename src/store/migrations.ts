@@ -1,7 +1,9 @@
 /**
  * The schema, owned here and only here: an ordered list of migrations applied at startup, each in a
- * transaction, recorded in schema_migrations. SQL stays portable (TEXT/INTEGER, ON CONFLICT, no
- * SQLite-only functions) so a PostgreSQL backend can run the same statements.
+ * transaction, recorded in schema_migrations. This is the SQLite dialect; migrations.pg.ts holds the
+ * PostgreSQL dialect of the same list — the same version numbers, names, tables and columns (BIGINT
+ * for every integer, an identity column for the append-only ids), checked equal by test/store. A new
+ * migration is added to both.
  *
  * SEALED_COLUMNS lists every column holding an app-key envelope, so `hubgate rekey` finds them all.
  */
@@ -160,6 +162,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE mcp_tokens ADD COLUMN retried_at INTEGER;
     `,
   },
+  {
+    version: 5,
+    name: "MCP codes: when a second use of the code was seen (nothing more may be issued for it)",
+    sql: `
+      ALTER TABLE mcp_codes ADD COLUMN reused_at INTEGER;
+    `,
+  },
+];
+
+/** Every table, in an order that copying them one after the other respects (no foreign keys today), with its append-only id if any. */
+export const TABLES: readonly { name: string; identity?: string }[] = [
+  { name: "meta" },
+  { name: "audit_events", identity: "id" },
+  { name: "api_tokens" },
+  { name: "sealed_kv" },
+  { name: "oauth_grants" },
+  { name: "oauth_states" },
+  { name: "request_logs", identity: "id" },
+  { name: "mcp_clients" },
+  { name: "mcp_consents" },
+  { name: "mcp_pending" },
+  { name: "mcp_codes" },
+  { name: "mcp_tokens" },
 ];
 
 export const SEALED_COLUMNS: readonly SealedColumn[] = [

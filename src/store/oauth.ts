@@ -1,6 +1,6 @@
 /** OAuth grants (tokens sealed, bound to their connection) and single-use connect states. */
-import type { Database } from "bun:sqlite";
 import type { Keyring } from "../crypto/keyring.ts";
+import type { Driver } from "./driver.ts";
 import { aadFor } from "./migrations.ts";
 
 export interface Grant {
@@ -31,16 +31,16 @@ export interface ConnectState {
 export interface OAuthRepo {
   saveGrant(g: Grant): Promise<void>;
   grant(connection: string): Promise<Grant | null>;
-  info(connection: string): GrantInfo | null;
-  list(): GrantInfo[];
-  setError(connection: string, error: string | null): void;
-  deleteGrant(connection: string): boolean;
+  info(connection: string): Promise<GrantInfo | null>;
+  list(): Promise<GrantInfo[]>;
+  setError(connection: string, error: string | null): Promise<void>;
+  deleteGrant(connection: string): Promise<boolean>;
   createState(s: ConnectState): Promise<void>;
-  /** the link of a connect URL: usable once, before expiry */
+  /** the link of a connect URL: usable once, before expiry (one guarded UPDATE … RETURNING: of two visits, on any replicas, one wins) */
   takeLink(link: string, now: number): Promise<ConnectState | null>;
   /** the state of a callback: usable once, before expiry; returns the verifier unsealed */
   takeState(state: string, now: number): Promise<ConnectState | null>;
-  pruneStates(now: number): number;
+  pruneStates(now: number): Promise<number>;
 }
 
 interface GrantRow {
@@ -68,7 +68,7 @@ interface StateRow {
 
 const aad = (connection: string, column: string) => aadFor("oauth_grants", column, [connection]);
 
-export function oauthRepo(db: Database, keyring: Keyring): OAuthRepo {
+export function oauthRepo(d: Driver, keyring: Keyring): OAuthRepo {
   const info = (r: GrantRow): GrantInfo => ({
     connection: r.connection,
     tokenType: r.token_type,
@@ -93,16 +93,25 @@ export function oauthRepo(db: Database, keyring: Keyring): OAuthRepo {
     async saveGrant(g) {
       const access = await keyring.seal(g.accessToken, aad(g.connection, "access_token"));
       const refresh = g.refreshToken === null ? null : await keyring.seal(g.refreshToken, aad(g.connection, "refresh_token"));
-      db.query(
+      await d.run(
         `INSERT INTO oauth_grants (connection, access_token, refresh_token, token_type, scopes, expires_at, connected_at, refreshed_at, last_error)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (connection) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token,
            token_type = excluded.token_type, scopes = excluded.scopes, expires_at = excluded.expires_at,
            connected_at = excluded.connected_at, refreshed_at = excluded.refreshed_at, last_error = excluded.last_error`,
-      ).run(g.connection, access, refresh, g.tokenType, JSON.stringify(g.scopes), g.expiresAt, g.connectedAt, g.refreshedAt, g.lastError);
+        g.connection,
+        access,
+        refresh,
+        g.tokenType,
+        JSON.stringify(g.scopes),
+        g.expiresAt,
+        g.connectedAt,
+        g.refreshedAt,
+        g.lastError,
+      );
     },
     async grant(connection) {
-      const r = db.query<GrantRow, [string]>("SELECT * FROM oauth_grants WHERE connection = ?").get(connection);
+      const r = await d.get<GrantRow>("SELECT * FROM oauth_grants WHERE connection = ?", connection);
       if (!r) return null;
       const { hasRefreshToken: _, ...rest } = info(r);
       return {
@@ -111,43 +120,47 @@ export function oauthRepo(db: Database, keyring: Keyring): OAuthRepo {
         refreshToken: r.refresh_token === null ? null : await keyring.openText(r.refresh_token, aad(connection, "refresh_token")),
       };
     },
-    info(connection) {
-      const r = db.query<GrantRow, [string]>("SELECT * FROM oauth_grants WHERE connection = ?").get(connection);
+    async info(connection) {
+      const r = await d.get<GrantRow>("SELECT * FROM oauth_grants WHERE connection = ?", connection);
       return r ? info(r) : null;
     },
-    list() {
-      return db.query<GrantRow, []>("SELECT * FROM oauth_grants ORDER BY connection").all().map(info);
+    async list() {
+      return (await d.all<GrantRow>("SELECT * FROM oauth_grants ORDER BY connection")).map(info);
     },
-    setError(connection, error) {
-      db.query("UPDATE oauth_grants SET last_error = ? WHERE connection = ?").run(error, connection);
+    async setError(connection, error) {
+      await d.run("UPDATE oauth_grants SET last_error = ? WHERE connection = ?", error, connection);
     },
-    deleteGrant(connection) {
-      return db.query("DELETE FROM oauth_grants WHERE connection = ?").run(connection).changes > 0;
+    async deleteGrant(connection) {
+      return (await d.run("DELETE FROM oauth_grants WHERE connection = ?", connection)) > 0;
     },
     async createState(s) {
       const verifier = s.codeVerifier === null ? null : await keyring.seal(s.codeVerifier, aadFor("oauth_states", "code_verifier", [s.state]));
-      db.query(
+      await d.run(
         "INSERT INTO oauth_states (state, link, connection, code_verifier, redirect_uri, actor, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      ).run(s.state, s.link, s.connection, verifier, s.redirectUri, s.actor, s.createdAt, s.expiresAt);
+        s.state,
+        s.link,
+        s.connection,
+        verifier,
+        s.redirectUri,
+        s.actor,
+        s.createdAt,
+        s.expiresAt,
+      );
     },
     async takeLink(link, now) {
       // compare-and-set: of two concurrent visits, exactly one wins
-      const r = db.query<StateRow, [number, string, number]>(
-        "UPDATE oauth_states SET link_used_at = ? WHERE link = ? AND link_used_at IS NULL AND expires_at > ? RETURNING *",
-      ).get(now, link, now);
+      const r = await d.get<StateRow>("UPDATE oauth_states SET link_used_at = ? WHERE link = ? AND link_used_at IS NULL AND expires_at > ? RETURNING *", now, link, now);
       if (!r) return null;
       return toState(r, r.code_verifier === null ? null : await keyring.openText(r.code_verifier, aadFor("oauth_states", "code_verifier", [r.state])));
     },
     async takeState(state, now) {
-      const r = db.query<StateRow, [number, string, number]>(
-        "UPDATE oauth_states SET used_at = ? WHERE state = ? AND used_at IS NULL AND expires_at > ? RETURNING *",
-      ).get(now, state, now);
+      const r = await d.get<StateRow>("UPDATE oauth_states SET used_at = ? WHERE state = ? AND used_at IS NULL AND expires_at > ? RETURNING *", now, state, now);
       if (!r) return null;
       const verifier = r.code_verifier === null ? null : await keyring.openText(r.code_verifier, aadFor("oauth_states", "code_verifier", [r.state]));
       return toState(r, verifier);
     },
     pruneStates(now) {
-      return db.query("DELETE FROM oauth_states WHERE expires_at < ?").run(now - 86_400_000).changes;
+      return d.run("DELETE FROM oauth_states WHERE expires_at < ?", now - 86_400_000);
     },
   };
 }

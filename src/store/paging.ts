@@ -3,12 +3,12 @@
  * after it oldest first; without, the newest `limit` rows, still returned oldest first. `since` (ms) keeps
  * rows at or after that time.
  */
-import type { Database } from "bun:sqlite";
+import type { Arg, Driver, Row } from "./driver.ts";
 
-export function page<Row>(db: Database, table: string, q: { limit?: number; afterId?: number; since?: number; where?: Record<string, string | undefined> }): Row[] {
+export async function page<T extends object>(d: Driver, table: string, q: { limit?: number; afterId?: number; since?: number; where?: Record<string, string | undefined> }): Promise<T[]> {
   const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
   const where: string[] = [];
-  const args: (string | number)[] = [];
+  const args: Arg[] = [];
   for (const [col, v] of Object.entries(q.where ?? {})) {
     if (v === undefined) continue;
     where.push(`${col} = ?`);
@@ -24,7 +24,7 @@ export function page<Row>(db: Database, table: string, q: { limit?: number; afte
   }
   const cond = where.length ? `WHERE ${where.join(" AND ")}` : "";
   const order = q.afterId !== undefined ? "ASC" : "DESC";
-  const rows = db.query<Row, (string | number)[]>(`SELECT * FROM ${table} ${cond} ORDER BY id ${order} LIMIT ${limit}`).all(...args);
+  const rows = await d.all<T>(`SELECT * FROM ${table} ${cond} ORDER BY id ${order} LIMIT ${limit}`, ...args);
   if (order === "DESC") rows.reverse();
   return rows;
 }

@@ -5,6 +5,7 @@
  */
 import { Keyring } from "../crypto/keyring.ts";
 import type { Store } from "./index.ts";
+import { run, type Program } from "./driver.ts";
 import { SEALED_COLUMNS, aadFor } from "./migrations.ts";
 
 export async function rekey(store: Store, keyring: Keyring): Promise<{ scanned: number; resealed: number }> {
@@ -12,7 +13,7 @@ export async function rekey(store: Store, keyring: Keyring): Promise<{ scanned: 
   const updates: { sql: string; args: string[] }[] = [];
   for (const col of SEALED_COLUMNS) {
     const pkList = col.pk.join(", ");
-    const rows = store.db.query<Record<string, string>, []>(`SELECT ${pkList}, ${col.column} AS v FROM ${col.table} WHERE ${col.column} IS NOT NULL`).all();
+    const rows = await store.driver.all<Record<string, string>>(`SELECT ${pkList}, ${col.column} AS v FROM ${col.table} WHERE ${col.column} IS NOT NULL`);
     for (const row of rows) {
       scanned++;
       if (Keyring.kidOf(row.v!) === keyring.currentKid) continue;
@@ -25,10 +26,11 @@ export async function rekey(store: Store, keyring: Keyring): Promise<{ scanned: 
       });
     }
   }
-  let resealed = 0;
-  store.db.transaction(() => {
-    for (const u of updates) resealed += store.db.query(u.sql).run(...u.args).changes;
-  }).immediate();
-  if (resealed) store.audit.append({ kind: "store.rekey", actor: "cli", detail: { scanned, resealed, kid: keyring.currentKid } });
+  const resealed = await store.driver.tx(function* (): Program<number> {
+    let n = 0;
+    for (const u of updates) n += yield* run(u.sql, ...u.args);
+    return n;
+  });
+  if (resealed) await store.audit.append({ kind: "store.rekey", actor: "cli", detail: { scanned, resealed, kid: keyring.currentKid } });
   return { scanned, resealed };
 }

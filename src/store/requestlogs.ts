@@ -1,9 +1,9 @@
 /**
- * Proxied-request log lines in SQLite, with retention by rows and age. The free-text columns (path,
+ * Proxied-request log lines in the store, with retention by rows and age. The free-text columns (path,
  * provider, error) are written through the one redaction rule: a credential in a request path never
  * reaches the file.
  */
-import type { Database } from "bun:sqlite";
+import type { Arg, Driver } from "./driver.ts";
 import { redactString } from "../core/redact.ts";
 import { page } from "./paging.ts";
 
@@ -25,14 +25,16 @@ export interface RequestLog {
 export type NewRequestLog = Omit<RequestLog, "id">;
 
 export interface RequestLogRepo {
-  append(l: NewRequestLog): number;
-  /** several rows in one transaction (one WAL commit instead of one per row) */
-  appendMany(rows: NewRequestLog[]): void;
+  append(l: NewRequestLog): Promise<number>;
+  /** several rows at once, all or none (SQLite: one transaction, one WAL commit; PostgreSQL: one multi-row INSERT) */
+  appendMany(rows: readonly NewRequestLog[]): Promise<void>;
   /** `since`: only rows at or after this time (ms) */
-  list(q: { afterId?: number; limit?: number; since?: number; project?: string }): RequestLog[];
+  list(q: { afterId?: number; limit?: number; since?: number; project?: string }): Promise<RequestLog[]>;
   /** delete beyond maxRows and older than maxAgeMs; returns rows deleted */
-  prune(maxRows: number, maxAgeMs: number, now: number): number;
+  prune(maxRows: number, maxAgeMs: number, now: number): Promise<number>;
 }
+
+const COLUMNS = ["at", "project", "endpoint", "token_id", "method", "path", "status", "ms", "bytes", "provider", "error"] as const;
 
 interface Row {
   id: number;
@@ -64,26 +66,26 @@ const toLog = (r: Row): RequestLog => ({
   error: r.error,
 });
 
-export function requestLogRepo(db: Database): RequestLogRepo {
-  const insert = db.prepare<{ id: number }, [number, string, string, string | null, string, string, number, number, number | null, string | null, string | null]>(
-    "INSERT INTO request_logs (at, project, endpoint, token_id, method, path, status, ms, bytes, provider, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-  );
+export function requestLogRepo(d: Driver): RequestLogRepo {
   const text = (s: string | null) => (s === null ? null : redactString(s));
-  const append = (l: NewRequestLog): number =>
-    insert.get(l.at, l.project, l.endpoint, l.tokenId, l.method, redactString(l.path), l.status, l.ms, l.bytes, text(l.provider), text(l.error))!.id;
+  // the free-text columns through the one redaction rule
+  const values = (l: NewRequestLog): Arg[] => [l.at, l.project, l.endpoint, l.tokenId, l.method, redactString(l.path), l.status, l.ms, l.bytes, text(l.provider), text(l.error)];
   return {
-    append,
-    appendMany: db.transaction((rows: NewRequestLog[]) => {
-      for (const l of rows) append(l);
-    }),
-    list(q) {
-      const rows = page<Row>(db, "request_logs", { limit: q.limit, afterId: q.afterId, since: q.since, where: { project: q.project } });
+    async append(l) {
+      const r = await d.get<{ id: number }>(`INSERT INTO request_logs (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")}) RETURNING id`, ...values(l));
+      return r!.id;
+    },
+    appendMany(rows) {
+      return d.insertMany("request_logs", COLUMNS, rows.map(values));
+    },
+    async list(q) {
+      const rows = await page<Row>(d, "request_logs", { limit: q.limit, afterId: q.afterId, since: q.since, where: { project: q.project } });
       return rows.map(toLog);
     },
-    prune(maxRows, maxAgeMs, now) {
-      let n = db.query("DELETE FROM request_logs WHERE at < ?").run(now - maxAgeMs).changes;
-      const cut = db.query<{ id: number }, [number]>("SELECT id FROM request_logs ORDER BY id DESC LIMIT 1 OFFSET ?").get(maxRows);
-      if (cut) n += db.query("DELETE FROM request_logs WHERE id <= ?").run(cut.id).changes;
+    async prune(maxRows, maxAgeMs, now) {
+      let n = await d.run("DELETE FROM request_logs WHERE at < ?", now - maxAgeMs);
+      const cut = await d.get<{ id: number }>("SELECT id FROM request_logs ORDER BY id DESC LIMIT 1 OFFSET ?", maxRows);
+      if (cut) n += await d.run("DELETE FROM request_logs WHERE id <= ?", cut.id);
       return n;
     },
   };

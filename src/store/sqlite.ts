@@ -1,10 +1,11 @@
-/** Opening the SQLite file: pragmas in the right order, then migrations. */
+/** The embedded store: one SQLite file opened with the pragmas in the right order, migrated, behind the Driver seam. */
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { GatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
+import { driveSync, type Arg, type Driver, type Row, type Step } from "./driver.ts";
 
 /** `create: false` opens an existing database only (management commands never create a store). */
 export function openDatabase(path: string, log: Logger, migrations: readonly Migration[] = MIGRATIONS, opts: { create?: boolean } = {}): Database {
@@ -39,4 +40,69 @@ function migrate(db: Database, log: Logger, migrations: readonly Migration[]): v
     }).immediate();
     log.info("store migrated", { version: m.version, name: m.name });
   }
+}
+
+/** Synchronous calls answered as resolved promises; a throw becomes a rejection, as on every backend. */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+}
+
+/** The Driver over an open database (see driver.ts). `path` is only for messages. */
+export function sqliteDriver(db: Database, path: string): Driver {
+  let closed = false;
+  // bun:sqlite caches the statement of each SQL text: a Map lookup per call, no re-preparing
+  const q = (sql: string) => db.query<Row, Arg[]>(sql);
+  const exec = (s: Step): unknown => {
+    switch (s.op) {
+      case "get":
+        return q(s.sql).get(...s.args);
+      case "all":
+        return q(s.sql).all(...s.args);
+      case "run":
+        return q(s.sql).run(...s.args).changes;
+      case "lock":
+        return undefined; // the IMMEDIATE transaction holds the database's one write lock already
+    }
+  };
+  return {
+    backend: "sqlite",
+    location: path,
+    get: <T extends object>(sql: string, ...args: Arg[]) => settle(() => q(sql).get(...args) as T | null),
+    all: <T extends object>(sql: string, ...args: Arg[]) => settle(() => q(sql).all(...args) as T[]),
+    run: (sql, ...args) => settle(() => q(sql).run(...args).changes),
+    insertMany(table, columns, rows) {
+      return settle(() => {
+        if (!rows.length) return;
+        const insert = q(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`);
+        // one transaction: one WAL commit for the batch instead of one per row
+        db.transaction(() => {
+          for (const r of rows) insert.run(...r);
+        }).immediate();
+      });
+    },
+    tx: (program) => settle(() => db.transaction(() => driveSync(program(), exec)).immediate()),
+    schemaVersion: () => settle(() => schemaVersion(db)),
+    ping() {
+      if (closed) return Promise.resolve(false);
+      try {
+        return Promise.resolve(db.query<{ ok: number }, []>("SELECT 1 AS ok").get()?.ok === 1);
+      } catch {
+        return Promise.resolve(false);
+      }
+    },
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      try {
+        if (path !== ":memory:") db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      } finally {
+        db.close();
+      }
+      return Promise.resolve();
+    },
+  };
 }

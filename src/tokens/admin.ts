@@ -14,7 +14,7 @@ export function tokensAdminPlugin(gw: Gateway) {
       async ({ request, body, set }) => {
         const who = await requireAdmin(gw, request);
         if (who.kind === "project" && body.project !== who.project) throw new GatewayError("wrong_project", "A project admin token can only create tokens of its own project", 403);
-        const { token, row } = createApiToken(gw, {
+        const { token, row } = await createApiToken(gw, {
           project: body.project,
           name: body.name,
           scopes: body.scopes,
@@ -41,7 +41,7 @@ export function tokensAdminPlugin(gw: Gateway) {
       async ({ request, query }) => {
         const who = await requireAdmin(gw, request);
         const project = who.kind === "project" ? who.project : query.project;
-        return { tokens: gw.store.apiTokens.list(project).map(tokenView) };
+        return { tokens: (await gw.store.apiTokens.list(project)).map(tokenView) };
       },
       { query: t.Object({ project: t.Optional(t.String({ maxLength: 63 })) }), detail: detail("List stored API tokens (never their values)") },
     )
@@ -49,7 +49,7 @@ export function tokensAdminPlugin(gw: Gateway) {
       "/admin/tokens/:id",
       async ({ request, params }) => {
         const who = await requireAdmin(gw, request);
-        return tokenView(revokeApiToken(gw, params.id, who.actor, who.kind === "project" ? who.project : undefined));
+        return tokenView(await revokeApiToken(gw, params.id, who.actor, who.kind === "project" ? who.project : undefined));
       },
       { params: t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) }), detail: detail("Revoke an API token") },
     );

@@ -25,7 +25,7 @@ export interface CreateTokenInput {
   actor: string;
 }
 
-export function createApiToken(gw: Gateway, input: CreateTokenInput): { token: string; row: ApiTokenRow } {
+export async function createApiToken(gw: Gateway, input: CreateTokenInput): Promise<{ token: string; row: ApiTokenRow }> {
   const projects = gw.routes.current().projects;
   if (!projects.has(input.project))
     throw new GatewayError("project_not_found", `No project "${input.project}" in the configuration${didYouMean(input.project, projects.keys())}`, 404);
@@ -35,7 +35,7 @@ export function createApiToken(gw: Gateway, input: CreateTokenInput): { token: s
   if (!TOKEN_NAME.test(input.name)) throw new GatewayError("invalid_name", "Token names are 1–64 letters, digits, spaces or . _ : @ -", 400);
   const token = mintApiToken(input.env ?? "live");
   const id = randomUUID();
-  gw.store.apiTokens.insert({
+  await gw.store.apiTokens.insert({
     id,
     project: input.project,
     name: input.name,
@@ -44,18 +44,18 @@ export function createApiToken(gw: Gateway, input: CreateTokenInput): { token: s
     scopes: [...new Set(input.scopes)],
     expiresAt: input.expiresInMs === undefined ? null : Date.now() + input.expiresInMs,
   });
-  gw.store.audit.append({ kind: "token.created", actor: input.actor, subject: id, detail: { project: input.project, name: input.name, scopes: input.scopes } });
-  return { token, row: gw.store.apiTokens.get(id)! };
+  await gw.store.audit.append({ kind: "token.created", actor: input.actor, subject: id, detail: { project: input.project, name: input.name, scopes: input.scopes } });
+  return { token, row: (await gw.store.apiTokens.get(id))! };
 }
 
-export function revokeApiToken(gw: Gateway, id: string, actor: string, project?: string): ApiTokenRow {
-  const row = gw.store.apiTokens.get(id);
+export async function revokeApiToken(gw: Gateway, id: string, actor: string, project?: string): Promise<ApiTokenRow> {
+  const row = await gw.store.apiTokens.get(id);
   if (!row || (project !== undefined && row.project !== project)) throw new GatewayError("token_not_found", `No token ${id}`, 404);
   if (row.revokedAt === null) {
-    gw.store.apiTokens.revoke(id, Date.now());
-    gw.store.audit.append({ kind: "token.revoked", actor, subject: id, detail: { project: row.project, name: row.name } });
+    await gw.store.apiTokens.revoke(id, Date.now());
+    await gw.store.audit.append({ kind: "token.revoked", actor, subject: id, detail: { project: row.project, name: row.name } });
   }
-  return gw.store.apiTokens.get(id)!;
+  return (await gw.store.apiTokens.get(id))!;
 }
 
 /** Public view of a stored token (never the hash). */

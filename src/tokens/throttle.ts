@@ -30,7 +30,7 @@ const AUDIT_KIND: Record<AuthSurface, AuditKind> = {
 
 export interface ThrottleDeps {
   counter: RateCounter;
-  audit: { append(e: AuditInput): unknown };
+  audit: { append(e: AuditInput): Promise<unknown> };
 }
 
 export class AuthThrottle {
@@ -68,7 +68,8 @@ export class AuthThrottle {
   /** Count one failure of `address` and audit it. */
   async failed(address: string, surface: AuthSurface, subject: string): Promise<void> {
     await this.counted((c) => c.hit(this.key(address), AUTH_FAILURES_PER_MINUTE, WINDOW_MS));
-    this.deps.audit.append({ kind: AUDIT_KIND[surface], actor: address, subject, detail: { surface } });
+    // the answer stays the 401: a store that cannot take the event now (its fault is logged there) does not turn it into a 503
+    await this.deps.audit.append({ kind: AUDIT_KIND[surface], actor: address, subject, detail: { surface } }).catch(() => undefined);
   }
 
   /**

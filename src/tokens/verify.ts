@@ -34,25 +34,30 @@ export function bearerOf(request: Request): string | null {
   return m ? m[1]! : null;
 }
 
-/** `need.project` absent: a gateway-wide scope (e.g. github:read), held by a token of any project. */
-export function verifyApiToken(gw: Gateway, request: Request, need: { project?: string; scope: string }, raw: string | null = bearerOf(request)): VerifiedToken {
+/**
+ * `need.project` absent: a gateway-wide scope (e.g. github:read), held by a token of any project.
+ * A stored token is looked up in the store on every call — no local cache, so a revocation made through
+ * any replica is refused by the next request everywhere. Recording its use is not waited for.
+ */
+export async function verifyApiToken(gw: Gateway, request: Request, need: { project?: string; scope: string }, raw: string | null = bearerOf(request)): Promise<VerifiedToken> {
   if (!raw) throw Errors.unauthorized("A hubgate API token is required (Authorization: Bearer hg_…)", "unauthorized", challenge());
   if (!checkApiTokenFormat(raw)) throw Errors.unauthorized("The API token is not valid", "invalid_token", challenge("invalid_token"));
   const hash = hashApiToken(raw);
-  let found: VerifiedToken | null = null;
   const declared = gw.routes.current().apiTokens.get(hash);
-  if (declared) found = { ...declared, source: "config" };
-  else {
-    const row = gw.store.apiTokens.findByHash(hash);
-    if (row && row.revokedAt === null && (row.expiresAt === null || row.expiresAt > Date.now())) {
-      found = { id: row.id, project: row.project, name: row.name, scopes: row.scopes, source: "store" };
-      gw.store.apiTokens.touch(row.id, Date.now());
-    }
-  }
+  const found: VerifiedToken | null = declared ? { ...declared, source: "config" } : await stored(gw, hash);
   if (!found) throw Errors.unauthorized("The API token is not valid, expired or revoked", "invalid_token", challenge("invalid_token"));
   if (need.project !== undefined && found.project !== need.project) throw new GatewayError("wrong_project", "This token belongs to another project", 403);
   if (!found.scopes.includes(need.scope)) throw new GatewayError("insufficient_scope", `This token lacks the scope "${need.scope}"`, 403);
   return found;
+}
+
+async function stored(gw: Gateway, hash: string): Promise<VerifiedToken | null> {
+  const row = await gw.store.apiTokens.findByHash(hash);
+  const now = Date.now();
+  if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
+  // off the request's path: a failed write of last_used_at (the store went away just now) costs nothing but the mark
+  gw.store.apiTokens.touch(row.id, now).catch(() => undefined);
+  return { id: row.id, project: row.project, name: row.name, scopes: row.scopes, source: "store" };
 }
 
 /** verifyApiToken behind the one authentication throttle (tokens/throttle.ts), counted for `surface`. */

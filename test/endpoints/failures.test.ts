@@ -103,13 +103,13 @@ scopes = ["proxy"]
     expect(malformed.headers.get("www-authenticate")).toContain('error="invalid_token"');
     expect((await fetch(`${base}/ok/x`, { headers: auth(mintApiToken()) })).status).toBe(401);
     const { createApiToken, revokeApiToken } = await import("../../src/tokens/service.ts");
-    const created = createApiToken(gw.gw, { project: "p", name: "temp", scopes: ["proxy"], actor: "test" });
+    const created = await createApiToken(gw.gw, { project: "p", name: "temp", scopes: ["proxy"], actor: "test" });
     expect((await fetch(`${base}/ok/x`, { headers: auth(created.token) })).status).toBe(200);
-    revokeApiToken(gw.gw, created.row.id, "test");
+    await revokeApiToken(gw.gw, created.row.id, "test");
     const revoked = await fetch(`${base}/ok/x`, { headers: auth(created.token) });
     expect(revoked.status).toBe(401);
     expect(revoked.headers.get("www-authenticate")).toContain("invalid_token");
-    const expired = createApiToken(gw.gw, { project: "p", name: "short", scopes: ["proxy"], expiresInMs: 1, actor: "test" });
+    const expired = await createApiToken(gw.gw, { project: "p", name: "short", scopes: ["proxy"], expiresInMs: 1, actor: "test" });
     await Bun.sleep(5);
     expect((await fetch(`${base}/ok/x`, { headers: auth(expired.token) })).status).toBe(401);
   });
@@ -153,7 +153,7 @@ scopes = ["proxy"]
   test("every proxied request is in the request log, with status, bytes and token id", async () => {
     await fetch(`${base}/ok/logged?secret=1`, { headers: auth(proxyToken) });
     await Bun.sleep(20);
-    const logs = gw.gw.requestLog.list({ limit: 100 });
+    const logs = (await gw.gw.requestLog.list({ limit: 100 }));
     const row = logs.find((l) => l.path === "/logged")!;
     expect(row).toMatchObject({ project: "p", endpoint: "ok", method: "GET", status: 200, tokenId: "config:p/proxy" });
     expect(row.bytes).toBeGreaterThan(10);

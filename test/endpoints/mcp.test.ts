@@ -69,7 +69,7 @@ test("tools list, calls go through the proxy path (token checked, headers inject
   const missing = await client.callTool({ name: "missing", arguments: {} });
   expect(missing.isError).toBe(true);
   await Bun.sleep(20);
-  expect(gw.gw.requestLog.list({ project: "acme" }).some((l) => l.path === "/repos/o%20w/r")).toBe(true);
+  expect((await gw.gw.requestLog.list({ project: "acme" })).some((l) => l.path === "/repos/o%20w/r")).toBe(true);
   await client.close();
 });
 

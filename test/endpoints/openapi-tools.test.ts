@@ -134,7 +134,7 @@ test("calls take the proxy path: arguments placed by the operation, the OAuth to
   const purged = await client.callTool({ name: "purgeAll", arguments: {} });
   expect(purged.isError).toBe(true);
 
-  const rows = gw.gw.requestLog.list({ project: "acme" });
+  const rows = (await gw.gw.requestLog.list({ project: "acme" }));
   expect(rows.map((r) => r.path)).toContain("/v1/pets/7");
   expect(rows.every((r) => r.provider === "idp")).toBe(true);
 

@@ -34,7 +34,7 @@ test("discovery + dynamic registration upstream, then the SDK client works end t
   expect((await client.listTools()).tools.map((t) => t.name)).toContain("echo");
   expect(h.up.seen.filter((s) => s.method === "POST").at(-1)!.account).toBe("alice");
   await client.close();
-  const regs = h.gw.gw.store.audit.list({ kind: "mcp.upstream_registered" });
+  const regs = (await h.gw.gw.store.audit.list({ kind: "mcp.upstream_registered" }));
   expect(regs).toHaveLength(1);
   // a second user signs in: same registration, their own grant
   const p2 = new TestProvider(REDIRECT);
@@ -42,6 +42,6 @@ test("discovery + dynamic registration upstream, then the SDK client works end t
   await new Client({ name: "t", version: "1" }).connect(t2).catch(() => undefined);
   const back2 = await signIn(p2.lastAuthUrl!.href, "bob", REDIRECT);
   expect(back2.searchParams.get("code")).toBeString();
-  expect(h.gw.gw.store.audit.list({ kind: "mcp.upstream_registered" })).toHaveLength(1);
-  expect(h.gw.gw.store.oauth.info("mcp:bob:everything")).not.toBeNull();
+  expect((await h.gw.gw.store.audit.list({ kind: "mcp.upstream_registered" }))).toHaveLength(1);
+  expect(await h.gw.gw.store.oauth.info("mcp:bob:everything")).not.toBeNull();
 });

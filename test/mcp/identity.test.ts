@@ -54,7 +54,7 @@ async function viaUpstream(account: string): Promise<URL> {
 test("a member of an allowed org signs in with the upstream account; the grant is theirs", async () => {
   const back = await viaUpstream("alice");
   expect(back.searchParams.get("code")).toBeString();
-  expect(h.gw.gw.store.oauth.info("mcp:github:alice:everything")).not.toBeNull();
+  expect(await h.gw.gw.store.oauth.info("mcp:github:alice:everything")).not.toBeNull();
 });
 
 test("an allowed user name matches case-insensitively", async () => {
@@ -64,6 +64,6 @@ test("an allowed user name matches case-insensitively", async () => {
 test("anyone else is refused after the upstream login, and no grant is kept", async () => {
   const back = await viaUpstream("dave");
   expect(back.searchParams.get("error")).toBe("access_denied");
-  expect(h.gw.gw.store.oauth.info("mcp:github:dave:everything")).toBeNull();
-  expect(h.gw.gw.store.audit.list({ kind: "mcp.login_failed" }).some((e) => e.actor === "github:dave")).toBe(true);
+  expect(await h.gw.gw.store.oauth.info("mcp:github:dave:everything")).toBeNull();
+  expect((await h.gw.gw.store.audit.list({ kind: "mcp.login_failed" })).some((e) => e.actor === "github:dave")).toBe(true);
 });

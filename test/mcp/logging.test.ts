@@ -14,5 +14,5 @@ test("with request_log_max_rows = 0 an MCP call writes no request-log row", asyn
   const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
   const r = await fetch(`${h.base}/mcp`, { method: "POST", headers: { authorization: `Bearer ${tok.access_token}`, "content-type": "application/json", accept: "application/json, text/event-stream" }, body: JSON.stringify(init) });
   expect(r.status).toBe(200);
-  expect(h.gw.gw.requestLog.list({ project: "mcp" })).toEqual([]);
+  expect((await h.gw.gw.requestLog.list({ project: "mcp" }))).toEqual([]);
 });

@@ -48,7 +48,7 @@ describe("refresh-token reuse", () => {
     if (r.status !== 200 && r.status !== 401) throw new Error(`unexpected status ${r.status}`);
     return r.status === 200;
   };
-  const reuseEvents = (clientId: string) => h.gw.gw.store.audit.list({ kind: "mcp.refresh_reused" }).filter((e) => e.subject === clientId);
+  const reuseEvents = async (clientId: string) => (await h.gw.gw.store.audit.list({ kind: "mcp.refresh_reused" })).filter((e) => e.subject === clientId);
 
   test("a token whose successor has been used is a replay even inside the grace window: the whole family is revoked", async () => {
     const t = await clientTokens(h.base, REDIRECT, "alice");
@@ -59,7 +59,7 @@ describe("refresh-token reuse", () => {
     await refused(t.clientId, t.refresh_token); // seconds after its rotation, but RT2 was already used
     expect(await works(p3.access_token)).toBe(false);
     await refused(t.clientId, p3.refresh_token);
-    const events = reuseEvents(t.clientId);
+    const events = await reuseEvents(t.clientId);
     expect(events).toHaveLength(1);
     expect(events[0]!.actor).toBe("alice");
     expect(events[0]!.detail!.revoked).toBe(6); // every token of the family: RT1-RT3 and AT1-AT3
@@ -79,7 +79,7 @@ describe("refresh-token reuse", () => {
     expect(await works(victim.access_token)).toBe(false); // the pair the retry replaced
 
     await refused(t.clientId, victim.refresh_token); // RT2 was replaced by the retry: presenting it is reuse
-    expect(reuseEvents(t.clientId)).toHaveLength(1);
+    expect(await reuseEvents(t.clientId)).toHaveLength(1);
     expect(await works(attacker.access_token)).toBe(false);
     await refused(t.clientId, attacker.refresh_token);
   });
@@ -91,11 +91,11 @@ describe("refresh-token reuse", () => {
     expect(retried.refresh_token).not.toBe(lost.refresh_token);
     expect(await works(lost.access_token)).toBe(false);
     expect(await works(retried.access_token)).toBe(true);
-    expect(h.gw.gw.store.audit.list({ kind: "mcp.refresh_retried" }).some((e) => e.subject === t.clientId)).toBe(true);
+    expect((await h.gw.gw.store.audit.list({ kind: "mcp.refresh_retried" })).some((e) => e.subject === t.clientId)).toBe(true);
 
     const next = await rotate(t.clientId, retried.refresh_token);
     expect(await works(next.access_token)).toBe(true);
-    expect(reuseEvents(t.clientId)).toHaveLength(0);
+    expect(await reuseEvents(t.clientId)).toHaveLength(0);
   });
 
   test("a second retry is reuse: the family is revoked", async () => {
@@ -103,7 +103,7 @@ describe("refresh-token reuse", () => {
     await rotate(t.clientId, t.refresh_token);
     const retried = await rotate(t.clientId, t.refresh_token);
     await refused(t.clientId, t.refresh_token);
-    expect(reuseEvents(t.clientId)).toHaveLength(1);
+    expect(await reuseEvents(t.clientId)).toHaveLength(1);
     expect(await works(retried.access_token)).toBe(false);
     await refused(t.clientId, retried.refresh_token);
   });
@@ -120,7 +120,7 @@ describe("refresh-token reuse", () => {
     expect(ok.length).toBeGreaterThanOrEqual(1);
     expect(ok.length).toBeLessThanOrEqual(2);
     // five presentations of one token cannot all be one lost answer: the family is gone
-    expect(reuseEvents(t.clientId)).toHaveLength(1);
+    expect(await reuseEvents(t.clientId)).toHaveLength(1);
     for (const p of bodies) expect(await works(p.access_token)).toBe(false);
     for (const p of bodies) await refused(t.clientId, p.refresh_token);
   });

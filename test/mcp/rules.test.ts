@@ -120,11 +120,11 @@ describe("MCP authorization rules", () => {
     expect((await mcp(t1.access_token)).status).toBe(401); // the lost pair is dead
     expect((await mcp(t2.access_token)).status).not.toBe(401);
     // after the grace window, presenting a rotated token again is a replay: the family goes
-    h.gw.gw.store.db.query("UPDATE mcp_tokens SET rotated_at = ? WHERE rotated_at IS NOT NULL").run(Date.now() - REFRESH_GRACE_MS - 1000);
+    await h.gw.gw.store.driver.run("UPDATE mcp_tokens SET rotated_at = ? WHERE rotated_at IS NOT NULL", Date.now() - REFRESH_GRACE_MS - 1000);
     const replay = await token({ grant_type: "refresh_token", refresh_token: g.tokens.refresh_token, client_id: g.client });
     expect(replay.status).toBe(400);
     expect((await mcp(t2.access_token)).status).toBe(401);
-    expect(h.gw.gw.store.audit.list({ kind: "mcp.refresh_reused" }).length).toBeGreaterThan(0);
+    expect((await h.gw.gw.store.audit.list({ kind: "mcp.refresh_reused" })).length).toBeGreaterThan(0);
   });
 
   test("audience: a token for /mcp is refused at /mcp/everything and vice versa", async () => {
@@ -179,7 +179,7 @@ describe("MCP authorization rules", () => {
     for (let i = 0; i < 6; i++) statuses.push((await attempt()).status); // 5 failures, then locked out
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses[5]).toBe(429);
-    expect(h.gw.gw.store.audit.list({ kind: "mcp.login_failed" }).length).toBeGreaterThanOrEqual(5);
+    expect((await h.gw.gw.store.audit.list({ kind: "mcp.login_failed" })).length).toBeGreaterThanOrEqual(5);
     const forged = await fetch(`${h.base}/authorize/login`, { method: "POST", body: new URLSearchParams({ id: "x", csrf: "y", username: "alice", password: "alice-password-1" }) });
     expect(forged.status).toBe(400);
     const framed = await fetch(authUrl(client, { code_challenge: pkce().challenge, code_challenge_method: "S256" }));
@@ -250,15 +250,15 @@ describe("MCP authorization rules", () => {
     const lastTwo = h.up.seen.slice(-2);
     expect(lastTwo.map((s) => s.account)).toEqual([null, "alice"]); // refused, then accepted with the refreshed token
     expect(lastTwo[1]!.token).not.toBe(used);
-    const log = h.gw.gw.requestLog.list({ project: "mcp", limit: 5 });
+    const log = (await h.gw.gw.requestLog.list({ project: "mcp", limit: 5 }));
     expect(log.at(-1)).toMatchObject({ endpoint: "everything", method: "POST", path: "initialize", status: 200 });
   });
 
   test("the upstream grant gone: 401 to the client and an audit event", async () => {
     const g = await fullGrant("bob");
-    h.gw.gw.store.db.query("DELETE FROM oauth_grants WHERE connection = 'mcp:bob:everything'").run();
+    await h.gw.gw.store.driver.run("DELETE FROM oauth_grants WHERE connection = 'mcp:bob:everything'");
     const r = await mcp(g.tokens.access_token);
     expect(r.status).toBe(401);
-    expect(h.gw.gw.store.audit.list({ kind: "mcp.upstream_grant_lost" }).some((e) => e.actor === "bob")).toBe(true);
+    expect((await h.gw.gw.store.audit.list({ kind: "mcp.upstream_grant_lost" })).some((e) => e.actor === "bob")).toBe(true);
   });
 });

@@ -76,7 +76,7 @@ describe("MCP SDK v2 client and server (2026-07-28) through the gateway", () => 
     const r = await client.callTool({ name: V2_TOOL_UNICODE, arguments: { who: "Zoë" } });
     expect(JSON.stringify(r.content)).toContain("grüß dich, Zoë");
     expect(posts().at(-1)).toMatchObject({ mcpMethod: "tools/call", mcpName: b64(V2_TOOL_UNICODE) });
-    const log = h.gw.gw.requestLog.list({ project: "mcp", limit: 1 }).at(-1);
+    const log = (await h.gw.gw.requestLog.list({ project: "mcp", limit: 1 })).at(-1);
     expect(log).toMatchObject({ method: "POST", path: `tools/call ${V2_TOOL_UNICODE}`, status: 200, provider: "2026-07-28" });
   });
 

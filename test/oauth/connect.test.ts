@@ -70,7 +70,7 @@ scopes = ["proxy"]
     api?.stop();
   });
 
-  const grantRow = () => gw.gw.store.db.query<{ access_token: string; refresh_token: string; expires_at: number }, []>("SELECT access_token, refresh_token, expires_at FROM oauth_grants").get();
+  const grantRow = () => gw.gw.store.driver.get<{ access_token: string; refresh_token: string; expires_at: number }>("SELECT access_token, refresh_token, expires_at FROM oauth_grants");
   const audit = (kind: string) => gw.gw.store.audit.list({ kind, limit: 100 });
 
   test("never connected: 502 Upstream OAuth connection failed", async () => {
@@ -90,11 +90,11 @@ scopes = ["proxy"]
     if (done.status !== 200) console.log("BROWSE", done.url, done.text.slice(0, 400));
     expect(done.status).toBe(200);
     expect(done.text).toContain("Connected");
-    const row = grantRow()!;
+    const row = (await grantRow())!;
     expect(row.access_token).toStartWith("hg1.");
     expect(row.refresh_token).toStartWith("hg1.");
     expect(await gw.gw.oauth.status()).toMatchObject([{ name: "idp", status: "connected" }]);
-    expect(audit("oauth_connection.connected")).toHaveLength(1);
+    expect(await audit("oauth_connection.connected")).toHaveLength(1);
     // the link was single-use
     const again = await fetch(toLoopback(url), { redirect: "manual" });
     expect(again.status).toBe(400);
@@ -142,35 +142,35 @@ scopes = ["proxy"]
     const r = await fetch(`${base}/oauth/callback?error=access_denied&error_description=user+said+no&state=${state}`);
     expect(r.status).toBe(400);
     expect(await r.text()).toContain("did not grant access (access_denied: user said no)");
-    expect(audit("oauth_connection.connect_failed").some((e) => (e.detail as { reason?: string })?.reason === "access_denied")).toBe(true);
+    expect((await audit("oauth_connection.connect_failed")).some((e) => (e.detail as { reason?: string })?.reason === "access_denied")).toBe(true);
     // the state was consumed: replaying it fails
     expect((await fetch(`${base}/oauth/callback?code=x&state=${state}`)).status).toBe(400);
   });
 
   test("a failed code exchange shows a page and audits; the existing grant is untouched", async () => {
-    const before = grantRow()!.access_token;
+    const before = (await grantRow())!.access_token;
     const state = await freshState();
     const r = await fetch(`${base}/oauth/callback?code=not-a-real-code&state=${state}`);
     expect(r.status).toBe(502);
     expect(await r.text()).toContain("Exchanging the authorization code failed");
-    expect(audit("oauth_connection.connect_failed").some((e) => (e.detail as { reason?: string })?.reason === "invalid_grant")).toBe(true);
-    expect(grantRow()!.access_token).toBe(before);
+    expect((await audit("oauth_connection.connect_failed")).some((e) => (e.detail as { reason?: string })?.reason === "invalid_grant")).toBe(true);
+    expect((await grantRow())!.access_token).toBe(before);
   });
 
   test("a callback with an unknown state is refused with a page and an audit event", async () => {
     const r = await fetch(`${base}/oauth/callback?code=x&state=forged`);
     expect(r.status).toBe(400);
     expect(await r.text()).toContain("Not connected");
-    expect(audit("oauth_connection.connect_failed").some((e) => (e.detail as { reason?: string })?.reason === "bad_state")).toBe(true);
+    expect((await audit("oauth_connection.connect_failed")).some((e) => (e.detail as { reason?: string })?.reason === "bad_state")).toBe(true);
   });
 
   test("expiry: concurrent requests share one refresh; the rotated refresh token is stored", async () => {
-    const before = grantRow()!;
-    gw.gw.store.db.query("UPDATE oauth_grants SET expires_at = ?").run(Date.now() + 30_000); // inside the 60 s margin
+    const before = (await grantRow())!;
+    await gw.gw.store.driver.run("UPDATE oauth_grants SET expires_at = ?", Date.now() + 30_000); // inside the 60 s margin
     const rs = await Promise.all(Array.from({ length: 5 }, () => call("/after-refresh")));
     expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
-    expect(audit("oauth_connection.refreshed")).toHaveLength(1);
-    const after = grantRow()!;
+    expect(await audit("oauth_connection.refreshed")).toHaveLength(1);
+    const after = (await grantRow())!;
     expect(after.refresh_token).not.toBe(before.refresh_token);
     expect(after.access_token).not.toBe(before.access_token);
     expect(after.expires_at).toBeGreaterThan(Date.now() + 3_000_000);
@@ -186,11 +186,11 @@ scopes = ["proxy"]
       body: new URLSearchParams({ token: grant.refreshToken!, client_id: "hubgate-test", client_secret: "client-secret-for-tests" }),
     });
     expect(rev.status).toBe(200);
-    gw.gw.store.db.query("UPDATE oauth_grants SET expires_at = ?").run(Date.now() + 1000);
+    await gw.gw.store.driver.run("UPDATE oauth_grants SET expires_at = ?", Date.now() + 1000);
     const r = await call();
     expect(r.status).toBe(502);
     expect(((await r.json()) as { message: string }).message).toContain("Upstream OAuth connection failed");
-    expect(audit("oauth_connection.refresh_failed")).toHaveLength(1);
+    expect(await audit("oauth_connection.refresh_failed")).toHaveLength(1);
     expect((await gw.gw.oauth.status())[0]!.status).toBe("error");
   });
 
@@ -205,7 +205,7 @@ scopes = ["proxy"]
     const l = await runCli(["logs", "--config", cfg, "--limit", "500"], { env });
     expect(l.stdout).toMatch(/ p\/api +GET +\/after-refresh +200 /);
     expect(l.stdout).not.toContain(token);
-    expect(grantRow()).toBeNull();
+    expect(await grantRow()).toBeNull();
     expect((await call()).status).toBe(502);
     const logs = (gw as unknown as { lines: string[] }).lines.join("\n");
     for (const s of seen) if (s.token) expect(logs).not.toContain(s.token);

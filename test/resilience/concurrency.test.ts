@@ -93,9 +93,9 @@ import { openStore } from "${ROOT}/src/store/index.ts";
 import { Keyring } from "${ROOT}/src/crypto/keyring.ts";
 import { parseAppKey } from "${ROOT}/src/crypto/appkey.ts";
 import { Logger } from "${ROOT}/src/core/log.ts";
-const store = openStore({ path: ${JSON.stringify(db)}, log: new Logger("error"), keyring: await Keyring.create(parseAppKey(${JSON.stringify(APP_KEY)}, "k")) });
+const store = await openStore({ path: ${JSON.stringify(db)}, log: new Logger("error"), keyring: await Keyring.create(parseAppKey(${JSON.stringify(APP_KEY)}, "k")) });
 for (let i = 0; ; i++) {
-  store.apiTokens.insert({ id: "t" + i, project: "p", name: "n" + i, hash: "h" + i, hint: "x", scopes: ["proxy"], expiresAt: null });
+  await store.apiTokens.insert({ id: "t" + i, project: "p", name: "n" + i, hash: "h" + i, hint: "x", scopes: ["proxy"], expiresAt: null });
   await store.oauth.saveGrant({ connection: "g" + i, accessToken: "access-" + i, refreshToken: "refresh-" + i, tokenType: "bearer", scopes: [], expiresAt: null, connectedAt: Date.now(), refreshedAt: null, lastError: null });
   process.stdout.write(i + "\\n"); // both rows committed
 }
@@ -108,16 +108,16 @@ for (let i = 0; ; i++) {
   child.kill("SIGKILL");
   await child.exited;
   const committed = text.split("\n").slice(0, -1).map(Number);
-  const store = openStore({ path: db, log: memoryLogger().log, keyring: await Keyring.create(parseAppKey(APP_KEY, "k")) });
+  const store = await openStore({ path: db, log: memoryLogger().log, keyring: await Keyring.create(parseAppKey(APP_KEY, "k")) });
   try {
-    expect(store.db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").get()!.integrity_check).toBe("ok");
+    expect((await store.driver.get<{ integrity_check: string }>("PRAGMA integrity_check"))!.integrity_check).toBe("ok");
     for (const i of committed) {
-      expect(store.apiTokens.findByHash(`h${i}`)?.id).toBe(`t${i}`);
+      expect((await store.apiTokens.findByHash(`h${i}`))?.id).toBe(`t${i}`);
       const g = await store.oauth.grant(`g${i}`);
       expect(g?.accessToken).toBe(`access-${i}`);
       expect(g?.refreshToken).toBe(`refresh-${i}`);
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }, 30_000);

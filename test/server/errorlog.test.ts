@@ -76,7 +76,7 @@ scopes = ["proxy"]
     );
     // a grant sealed for another connection, then moved under "moved": it cannot be unsealed
     await gw.gw.store.oauth.saveGrant({ connection: "elsewhere", accessToken: ACCESS_TOKEN, refreshToken: null, tokenType: "bearer", scopes: [], expiresAt: null, connectedAt: Date.now(), refreshedAt: null, lastError: null });
-    gw.gw.store.db.query("UPDATE oauth_grants SET connection = 'moved' WHERE connection = 'elsewhere'").run();
+    await gw.gw.store.driver.run("UPDATE oauth_grants SET connection = 'moved' WHERE connection = 'elsewhere'");
   });
   afterAll(async () => {
     await gw.shutdown();
@@ -92,7 +92,7 @@ scopes = ["proxy"]
     expect(more).toEqual([]);
     expect(line).toMatchObject({ level: "error", msg: "request failed", request_id: "unseal-1", method: "GET", path: "/api/p/proxy/sealed/me", code: "unseal_failed", status: 500 });
     expect(access("unseal-1")).toMatchObject([{ level: "info", status: 500 }]);
-    const sealed = gw.gw.store.db.query<{ access_token: string }, []>("SELECT access_token FROM oauth_grants").get()!.access_token;
+    const sealed = (await gw.gw.store.driver.get<{ access_token: string }>("SELECT access_token FROM oauth_grants"))!.access_token;
     for (const l of gw.lines) {
       expect(l).not.toContain(ACCESS_TOKEN.slice(4));
       expect(l).not.toContain(sealed.slice(-20));

@@ -33,16 +33,16 @@ client_secret = "env:IDP_SECRET"
 `;
 
 /** Everything the gateway has written to its sinks so far, one string per line or row. */
-function sinks(gw: Gw): { stdout: string[]; requestLog: string[]; audit: string[] } {
+async function sinks(gw: Gw): Promise<{ stdout: string[]; requestLog: string[]; audit: string[] }> {
   return {
     stdout: gw.lines,
-    requestLog: gw.gw.requestLog.list({ limit: 10_000 }).map((r) => JSON.stringify(r)),
-    audit: gw.gw.store.audit.list({ limit: 10_000 }).map((e) => JSON.stringify(e)),
+    requestLog: (await gw.gw.requestLog.list({ limit: 10_000 })).map((r) => JSON.stringify(r)),
+    audit: (await gw.gw.store.audit.list({ limit: 10_000 })).map((e) => JSON.stringify(e)),
   };
 }
 
-function expectNoRaw(gw: Gw, values: { name: string; prefix: string; value: string }[]): void {
-  for (const [sink, lines] of Object.entries(sinks(gw)))
+async function expectNoRaw(gw: Gw, values: { name: string; prefix: string; value: string }[]): Promise<void> {
+  for (const [sink, lines] of Object.entries(await sinks(gw)))
     for (const s of values) {
       const leaked = lines.find((l) => l.includes(rawPart(s)));
       expect(leaked, `${s.name} in the ${sink}`).toBeUndefined();
@@ -67,10 +67,10 @@ describe("every sink, JSON log format", () => {
       await r.arrayBuffer();
     }
     await Bun.sleep(20); // the request-log row is recorded when the body has been streamed
-    expectNoRaw(gw, SAMPLES);
+    await expectNoRaw(gw, SAMPLES);
 
     // what remains tells the kind of credential
-    const rows = gw.gw.requestLog.list({ limit: 10_000 }).filter((r) => r.endpoint === "echo");
+    const rows = (await gw.gw.requestLog.list({ limit: 10_000 })).filter((r) => r.endpoint === "echo");
     expect(rows.map((r) => r.path)).toEqual(SAMPLES.map((s) => `/${s.prefix}…[redacted]`));
     const access = gw.lines.map((l) => JSON.parse(l) as { request_id?: string; path?: string });
     for (const [i, s] of SAMPLES.entries()) expect(access.find((l) => l.request_id === `redact-${i}`)?.path).toBe(`/api/p/proxy/echo/${s.prefix}…[redacted]`);
@@ -83,9 +83,9 @@ describe("every sink, JSON log format", () => {
       expect(r.status).toBe(401);
       await r.arrayBuffer();
     }
-    const failed = gw.gw.store.audit.list({ kind: "auth.failed", limit: 100 });
+    const failed = (await gw.gw.store.audit.list({ kind: "auth.failed", limit: 100 }));
     expect(failed.map((e) => e.subject)).toEqual(some.map((s) => `/api/p/proxy/guarded/${s.prefix}…[redacted]`));
-    expectNoRaw(gw, some);
+    await expectNoRaw(gw, some);
   });
 
   test("the one-time connect link is never kept: the access line shows /oauth/connect/…[redacted]", async () => {
@@ -94,26 +94,26 @@ describe("every sink, JSON log format", () => {
     const r = await fetch(url, { redirect: "manual", headers: { "x-request-id": "connect-1" } });
     expect(r.status).toBe(302);
     await Bun.sleep(20); // the access line is written once the response has gone out
-    for (const lines of Object.values(sinks(gw))) expect(lines.find((l) => l.includes(link))).toBeUndefined();
+    for (const lines of Object.values(await sinks(gw))) expect(lines.find((l) => l.includes(link))).toBeUndefined();
     const line = gw.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.request_id === "connect-1");
     expect(line).toMatchObject({ msg: "request", route: "/oauth/connect/:link", path: "/oauth/connect/…[redacted]", status: 302 });
   });
 
-  test("audit actor, subject and detail go through the rule as they are written", () => {
+  test("audit actor, subject and detail go through the rule as they are written", async () => {
     const [a, b, c] = SAMPLES;
-    gw.gw.store.audit.append({
+    await gw.gw.store.audit.append({
       kind: "mcp.client_registered",
       actor: `client ${a!.value}`,
       subject: `/x/${b!.value}`,
       detail: { note: `key ${c!.value}`, redirect_uris: [`https://app.example/cb?token=${a!.value}`], client_secret: "plain-secret", nested: { refresh_token: "rt" } },
     });
-    const [e] = gw.gw.store.audit.list({ kind: "mcp.client_registered" });
+    const [e] = (await gw.gw.store.audit.list({ kind: "mcp.client_registered" }));
     expect(e).toMatchObject({
       actor: `client ${a!.prefix}…[redacted]`,
       subject: `/x/${b!.prefix}…[redacted]`,
       detail: { note: `key ${c!.prefix}…[redacted]`, redirect_uris: [`https://app.example/cb?token=${a!.prefix}…[redacted]`], client_secret: "[redacted]", nested: { refresh_token: "[redacted]" } },
     });
-    expectNoRaw(gw, [a!, b!, c!]);
+    await expectNoRaw(gw, [a!, b!, c!]);
   });
 });
 
@@ -131,7 +131,7 @@ describe("every sink, text log format", () => {
   test("the lines are text, `<ts> <LEVEL> <msg> key=value`, with the same redaction", async () => {
     for (const [i, s] of SAMPLES.entries()) await (await fetch(`${gw.url.href}api/p/proxy/echo/${s.value}?api_key=${s.value}`, { headers: { "x-request-id": `text-${i}` } })).text();
     await Bun.sleep(20);
-    expectNoRaw(gw, SAMPLES);
+    await expectNoRaw(gw, SAMPLES);
     const listening = gw.lines.find((l) => / INFO {2}listening /.test(l))!;
     expect(listening).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z INFO  listening url=${gw.url.href} port=${gw.url.port} config=\\S+ public_url=\\S+$`));
     for (const [i, s] of SAMPLES.entries()) {

@@ -10,13 +10,13 @@ describe("request log batching", () => {
   test("rows are written in one batch after a short delay, or at once past the batch size", async () => {
     const { gw } = await inProcess("");
     for (let i = 0; i < 3; i++) gw.requestLog.write(row(i));
-    expect(gw.store.requestLogs.list({ limit: 10 })).toHaveLength(0); // not one commit per row
+    expect(await gw.store.requestLogs.list({ limit: 10 })).toHaveLength(0); // not one commit per row
     await Bun.sleep(250);
-    expect(gw.store.requestLogs.list({ limit: 10 }).map((l) => l.path)).toEqual(["/r0", "/r1", "/r2"]);
+    expect((await gw.store.requestLogs.list({ limit: 10 })).map((l) => l.path)).toEqual(["/r0", "/r1", "/r2"]);
     for (let i = 3; i < 3 + 256; i++) gw.requestLog.write(row(i));
-    expect(gw.store.requestLogs.list({ limit: 1000 })).toHaveLength(259); // the full batch was written without waiting
+    expect(await gw.store.requestLogs.list({ limit: 1000 })).toHaveLength(259); // the full batch was written without waiting
     gw.requestLog.write(row(259));
-    expect(gw.requestLog.list({ limit: 1000 })).toHaveLength(260); // readers see rows still waiting for their batch
+    expect((await gw.requestLog.list({ limit: 1000 }))).toHaveLength(260); // readers see rows still waiting for their batch
     await gw.close();
   });
 
@@ -32,8 +32,8 @@ describe("request log batching", () => {
   test("request_log_max_rows = 0 records nothing", async () => {
     const { gw } = await inProcess("[logging]\nrequest_log_max_rows = 0\n");
     gw.requestLog.write(row(1));
-    gw.requestLog.flush();
-    expect(gw.store.requestLogs.list({ limit: 10 })).toHaveLength(0);
+    await gw.requestLog.flush();
+    expect(await gw.store.requestLogs.list({ limit: 10 })).toHaveLength(0);
     await gw.close();
   });
 });

@@ -12,14 +12,15 @@ const root = join(import.meta.dir, "../..");
 
 const writer = (dbPath: string) => `
 import { openStore } from "${root}/src/store/index.ts";
+import { run } from "${root}/src/store/driver.ts";
 import { Keyring } from "${root}/src/crypto/keyring.ts";
 import { Logger } from "${root}/src/core/log.ts";
-const store = openStore({ path: ${JSON.stringify(dbPath)}, log: new Logger("error"), keyring: await Keyring.create(new Uint8Array(32).fill(7)) });
-const tx = store.db.transaction((batch) => {
-  for (let i = 0; i < 50; i++) store.audit.append({ kind: "crash.test", subject: batch, detail: { i, pad: "x".repeat(200) } });
+const store = await openStore({ path: ${JSON.stringify(dbPath)}, log: new Logger("error"), keyring: await Keyring.create(new Uint8Array(32).fill(7)) });
+const tx = (batch) => store.driver.tx(function* () {
+  for (let i = 0; i < 50; i++) yield* run("INSERT INTO audit_events (at, kind, subject, detail) VALUES (?, 'crash.test', ?, ?)", Date.now(), batch, JSON.stringify({ i, pad: "x".repeat(200) }));
 });
 console.log("ready");
-for (let n = 0; ; n++) tx("b" + process.pid + "-" + n);
+for (let n = 0; ; n++) await tx("b" + process.pid + "-" + n);
 `;
 
 test("survives kill -9 mid-write: integrity ok, no partial transaction", async () => {

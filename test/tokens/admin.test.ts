@@ -31,7 +31,7 @@ describe("API tokens", () => {
     const created = (await r.json()) as { token: string; id: string; hint: string; expires_at: string };
     expect(created.token).toMatch(/^hg_test_[0-9A-Za-z]{36}$/);
     expect(Date.parse(created.expires_at) - Date.now()).toBeGreaterThan(29 * 86_400_000);
-    const stored = gw.gw.store.db.query<{ token_hash: string }, [string]>("SELECT token_hash FROM api_tokens WHERE id = ?").get(created.id)!;
+    const stored = (await gw.gw.store.driver.get<{ token_hash: string }>("SELECT token_hash FROM api_tokens WHERE id = ?", created.id))!;
     expect(stored.token_hash).toBe(hashApiToken(created.token));
     const list = await (await admin("/admin/tokens?project=p")).text();
     expect(list).toContain(created.id);
@@ -40,7 +40,7 @@ describe("API tokens", () => {
     const del = await admin(`/admin/tokens/${created.id}`, { method: "DELETE" });
     expect(((await del.json()) as { revoked_at: string | null }).revoked_at).not.toBeNull();
     expect((await fetch(`${base}/api/p/proxy/e/x`, { headers: { authorization: `Bearer ${created.token}` } })).status).toBe(401);
-    const kinds = gw.gw.store.audit.list({ limit: 100 }).map((e) => e.kind);
+    const kinds = (await gw.gw.store.audit.list({ limit: 100 })).map((e) => e.kind);
     expect(kinds).toContain("token.created");
     expect(kinds).toContain("token.revoked");
   });
@@ -52,7 +52,7 @@ describe("API tokens", () => {
     expect(project.status).toBe(404);
     expect(((await project.json()) as { error: string }).error).toBe("project_not_found");
     expect((await admin("/admin/tokens", {}, "wrong")).status).toBe(401);
-    expect(gw.gw.store.audit.list({ kind: "admin.login_failed" }).at(-1)).toMatchObject({ subject: "/admin/tokens", actor: "127.0.0.1" });
+    expect((await gw.gw.store.audit.list({ kind: "admin.login_failed" })).at(-1)).toMatchObject({ subject: "/admin/tokens", actor: "127.0.0.1" });
   });
 
   test("a token with scope admin manages its own project's tokens only", async () => {

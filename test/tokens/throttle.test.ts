@@ -64,7 +64,7 @@ test("the admin API: wrong admin tokens are throttled per address and audited; t
   expect(right.status).toBe(429);
   expect(right.headers.get("retry-after")).toBe("60");
   expect(await errorOf(right)).toBe("auth_throttled");
-  const audited = gw.gw.store.audit.list({ kind: "admin.login_failed", limit: 1000 }).filter((e) => e.actor === addr);
+  const audited = (await gw.gw.store.audit.list({ kind: "admin.login_failed", limit: 1000 })).filter((e) => e.actor === addr);
   expect(audited.length).toBeGreaterThanOrEqual(AUTH_FAILURES_PER_MINUTE - 1);
   expect(JSON.stringify(audited)).not.toContain("wrong-");
   // another address is not affected
