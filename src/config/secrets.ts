@@ -50,8 +50,8 @@ export function collectSecretRefs(schema: TSchema, value: unknown, pointer = "")
  */
 export type SecretFilter = (path: string, config: Config) => boolean;
 
-/** The app key and the previous app keys: every command that opens the store needs them. */
-export const storeSecrets: SecretFilter = (path) => path === "storage.app_key" || path.startsWith("storage.previous_app_keys[");
+/** The store's URL (PostgreSQL), the app key and the previous app keys: every command that opens the store needs them. */
+export const storeSecrets: SecretFilter = (path) => path === "storage.url" || path === "storage.app_key" || path.startsWith("storage.previous_app_keys[");
 
 /** The store's keys and the client secret of one OAuth connection (to revoke its grant at the provider). */
 export const connectionSecrets =

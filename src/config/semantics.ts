@@ -43,6 +43,11 @@ export function checkSemantics(c: Config): ConfigIssue[] {
     issues.push({ path: s.tls_cert ? "server.tls_key" : "server.tls_cert", message: "tls_cert and tls_key must be set together" });
   if (durationMs(s.idle_timeout) > 255_000) issues.push({ path: "server.idle_timeout", message: "must be at most 255 s (Bun's limit)" });
 
+  if (c.storage.backend === "postgres" && c.storage.url === undefined)
+    issues.push({ path: "storage.url", message: 'backend = "postgres" needs url (a secret reference to the PostgreSQL URL)' });
+  if (c.storage.backend === "sqlite" && c.storage.url !== undefined)
+    issues.push({ path: "storage.backend", message: 'url is set but backend is "sqlite": set backend = "postgres" to use it, or remove url' });
+
   if (c.state.backend === "redis" && c.state.url === undefined)
     issues.push({ path: "state.url", message: 'backend = "redis" needs url (a secret reference to the Redis URL)' });
   if (c.state.backend === "memory" && c.state.url !== undefined)

@@ -11,7 +11,7 @@ import { loadConfig, formatIssues, ConfigError, type LoadedConfig, type ConfigIs
 import { compileRouteTable } from "../routes/compile.ts";
 import { RouteTableHolder, type OwnRoute, type RouteTable } from "../routes/table.ts";
 import { Registry } from "../metrics/registry.ts";
-import { openDriver, storeOn, type Driver, type Store, type StoreTarget } from "../store/index.ts";
+import { openDriver, storeOn, storeTarget, type Driver, type Store, type StoreTarget } from "../store/index.ts";
 import { dropSealedWith, sealedKids } from "../store/sealed.ts";
 import { acquireStoreLock, type StoreLock } from "../store/lock.ts";
 import { Keyring, type UnsealFailure } from "../crypto/keyring.ts";
@@ -36,11 +36,12 @@ export interface GatewayOptions {
   configPath: string | null;
   env: Record<string, string | undefined>;
   log?: Logger;
-  /** in-memory store instead of the configured file (tests) */
+  /** a SQLite file (":memory:" in tests) instead of the configured store */
   storePath?: string;
   /**
-   * "serve" (the default): the process that serves, holding the store's lock for its lifetime.
-   * "manage": a management command working beside it — no lock taken.
+   * "serve" (the default): the process that serves, holding the embedded store's lock for its lifetime
+   * (a PostgreSQL store is shared by every replica: no lock). "manage": a management command working
+   * beside it — no lock taken.
    */
   role?: "serve" | "manage";
   /** resolve only these secret references (a management command); default every one */
@@ -53,7 +54,7 @@ export interface GatewayOptions {
 const SERVING_KID = "serve.app_key_kid";
 
 /** Keys read once at startup; a reload that changes them logs that a restart is needed. */
-const RESTART_KEYS = ["server.host", "server.port", "server.unix_socket", "server.tls_cert", "server.tls_key", "storage.path", "storage.app_key"];
+const RESTART_KEYS = ["server.host", "server.port", "server.unix_socket", "server.tls_cert", "server.tls_key", "storage.backend", "storage.path", "storage.url", "storage.pool_size", "storage.app_key"];
 
 /**
  * Every stored secret that cannot be opened is logged at error level: where it is (table and column;
@@ -116,11 +117,12 @@ export class Gateway {
     const loaded = await loadConfig(opts.configPath, opts.env, log, { secrets: opts.secrets, validated: (c) => Gateway.configureLog(log, c.logging) });
     Gateway.warnLiterals(log, loaded);
     const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
-    const target: StoreTarget = { backend: "sqlite", path: storePath };
+    const target: StoreTarget = opts.storePath !== undefined ? { backend: "sqlite", path: storePath } : storeTarget(loaded.config.storage, loaded.secrets, storePath);
     const dataDir = storePath === ":memory:" ? resolvePath("./data") : dirname(storePath);
     const serving = (opts.role ?? "serve") === "serve";
     const where = loaded.source.path ?? "the embedded example config";
     let lock: StoreLock | null = null;
+    // PostgreSQL is shared by every replica on purpose: no lock, and nothing on the local disk to check
     const embedded = target.backend === "sqlite" && storePath !== ":memory:";
     if (serving && embedded) {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -206,6 +208,13 @@ export class Gateway {
         throw new GatewayError(
           "app_key_not_found",
           `no app key is configured (storage.app_key, $HUBGATE_APP_KEY) and ${keyFile} does not exist, but the store holds secrets sealed with storage.previous_app_keys; set the current key`,
+          500,
+        );
+      // replicas sharing a PostgreSQL store must seal with one key: each would generate its own
+      if (driver.backend === "postgres")
+        throw new GatewayError(
+          "app_key_not_found",
+          `no app key is configured (storage.app_key, $HUBGATE_APP_KEY) and ${keyFile} does not exist. A store on PostgreSQL is shared by every replica, which must all seal with one key: give each the same storage.app_key (a secret reference) — none is generated`,
           500,
         );
       key = generateAppKey(c.dataDir, c.log);

@@ -41,12 +41,14 @@ export function requestIdOf(request: Request): string | null {
  * handlers that render a failure themselves (HTML pages, OAuth JSON, MCP tool results). 4xx are the
  * client's and are not logged here. Never logs a value: the message of a GatewayError is written for the
  * client, and everything goes through the log's redaction. "request failed" for a 5xx, "unhandled error"
- * for an exception (a bug: the resilience tests assert there is none).
+ * for an exception (a bug: the resilience tests assert there is none). A store that is down
+ * (`store_unavailable`) is the exception to the exception: its driver logs the fault once per interval
+ * (core/faultlog.ts), so a store down under load writes a few lines, not one per request.
  */
 export function reportFailure(log: Logger, error: unknown, request: Request, requestId = requestIdOf(request)): void {
   const where = { request_id: requestId, method: request.method, path: pathOf(request.url) };
   if (error instanceof GatewayError) {
-    if (error.status >= 500) log.error("request failed", { ...where, code: error.code, status: error.status, message: error.message });
+    if (error.status >= 500 && error.code !== "store_unavailable") log.error("request failed", { ...where, code: error.code, status: error.status, message: error.message });
   } else log.error("unhandled error", { ...where, code: "internal_error", status: 500, err: error });
 }
 

@@ -7,9 +7,12 @@
  */
 import type { Logger } from "../core/log.ts";
 import type { Keyring } from "../crypto/keyring.ts";
+import { ConfigError } from "../config/load.ts";
+import type { SecretValues } from "../config/secrets.ts";
+import type { StorageConfig } from "../server/model.ts";
 import type { Backend, Driver } from "./driver.ts";
 import { openDatabase, sqliteDriver } from "./sqlite.ts";
-import { openPostgres } from "./postgres.ts";
+import { openPostgres, postgresUrlProblem } from "./postgres.ts";
 import { auditRepo, type AuditRepo } from "./audit.ts";
 import { apiTokenRepo, type ApiTokenRepo } from "./apitokens.ts";
 import { sealedKvRepo, type SealedKvRepo } from "./sealedkv.ts";
@@ -46,6 +49,16 @@ export interface Store {
 export type StoreTarget =
   | { backend: "sqlite"; path: string }
   | { backend: "postgres"; url: string; poolSize?: number };
+
+/** The target [storage] names (`path` already resolved against the config file's directory by the caller). */
+export function storeTarget(config: StorageConfig, secrets: SecretValues, path: string): StoreTarget {
+  if (config.backend === "sqlite") return { backend: "sqlite", path };
+  const url = secrets.get("storage.url");
+  if (url === undefined) throw new ConfigError([{ path: "storage.url", message: 'backend = "postgres" needs url (a secret reference to the PostgreSQL URL)' }]);
+  const problem = postgresUrlProblem(url);
+  if (problem) throw new ConfigError([{ path: "storage.url", message: problem }]);
+  return { backend: "postgres", url, poolSize: config.pool_size };
+}
 
 /**
  * Opens and migrates the database of `target`. `create: false` (management commands) refuses a store
