@@ -86,7 +86,7 @@ export const commands: Record<string, Command> = {
       const table = compileRouteTable({ config: loaded.config, secrets: loaded.secrets, text: loaded.source.text, source: path ?? "embedded", version: 1, own: [], documents });
       const c = loaded.config;
       // what serve would only meet later: upstreams the SSRF guard will refuse
-      const findings = [...storageFindings(c), ...(await upstreamFindings(c, table.connections))];
+      const findings = [...storageFindings(c, loaded.secrets), ...(await upstreamFindings(c, table.connections))];
       process.stderr.write(formatFindings(findings));
       const errors = findings.filter((f) => f.level === "error").length;
       if (errors) {

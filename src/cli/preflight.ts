@@ -10,6 +10,8 @@ import { isIP } from "node:net";
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Config } from "../config/schema.ts";
+import type { SecretValues } from "../config/secrets.ts";
+import { postgresUrlProblem } from "../store/postgres.ts";
 import type { ConnectionRoute } from "../oauth/compile.ts";
 
 export interface Finding {
@@ -110,12 +112,19 @@ function writable(path: string): boolean {
 }
 
 /**
- * The store `serve` would open (storage.path, already resolved against the config file's directory):
- * it must be a writable file in a writable directory (SQLite writes its -wal, -shm and hubgate's .lock
- * beside it). A missing directory is a warning: serve would create it and a new, empty store there —
- * right on first start, a silent fresh store when the path has a typo.
+ * The store `serve` would open. SQLite (storage.path, already resolved against the config file's
+ * directory): it must be a writable file in a writable directory (SQLite writes its -wal, -shm and
+ * hubgate's .lock beside it). A missing directory is a warning: serve would create it and a new, empty
+ * store there — right on first start, a silent fresh store when the path has a typo. PostgreSQL: the
+ * resolved storage.url must be a postgres:// URL naming a database (it is not connected to: the server
+ * reaches it from where it runs), and no app key is generated for a shared store.
  */
-export function storageFindings(c: Config): Finding[] {
+export function storageFindings(c: Config, secrets: SecretValues = new Map()): Finding[] {
+  if (c.storage.backend === "postgres") {
+    const url = secrets.get("storage.url");
+    const problem = url === undefined ? null : postgresUrlProblem(url);
+    return problem ? [{ level: "error", path: "storage.url", message: problem }] : [];
+  }
   const path = c.storage.path;
   if (path === ":memory:") return [];
   const at = "storage.path";

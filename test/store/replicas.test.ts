@@ -46,11 +46,19 @@ describe("[storage] backend keys", () => {
     expect(issues('[storage]\nbackend = "postgres"\nurl = "env:DB"\npool_size = 4')).toEqual([]);
   });
 
-  test("hubgate check reports them with their key path", async () => {
+  test("hubgate check reports them with their key path; with postgres the URL is checked and storage.path is no SQLite file to look at", async () => {
     const { path } = writeConfig('[github]\nenabled = false\n[storage]\nbackend = "postgres"\n');
     const r = await runCli(["check", "--config", path]);
     expect(r.code).not.toBe(0);
     expect(r.stderr + r.stdout).toContain("storage.url");
+    const pgConfig = writeConfig('[github]\nenabled = false\n[storage]\nbackend = "postgres"\nurl = "env:DB"\npath = "no-such-dir/x.db"\n');
+    const bad = await runCli(["check", "--config", pgConfig.path], { env: { DB: "mysql://u:hunter2@db/x" } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("error: storage.url: expected a postgres:// or postgresql:// URL");
+    expect(bad.stderr + bad.stdout).not.toContain("hunter2");
+    const good = await runCli(["check", "--config", pgConfig.path], { env: { DB: "postgres://u:hunter2@db:5432/hubgate" } });
+    expect(good.stderr).toBe("");
+    expect(good.code).toBe(0);
   });
 
   test("a url that is not a PostgreSQL URL is refused without repeating it", () => {
