@@ -43,6 +43,12 @@ export function checkSemantics(c: Config): ConfigIssue[] {
     issues.push({ path: s.tls_cert ? "server.tls_key" : "server.tls_cert", message: "tls_cert and tls_key must be set together" });
   if (durationMs(s.idle_timeout) > 255_000) issues.push({ path: "server.idle_timeout", message: "must be at most 255 s (Bun's limit)" });
 
+  if (c.server.workers !== 1 && c.state.backend === "memory")
+    issues.push({
+      path: "server.workers",
+      message:
+        'several workers need [state] backend = "redis": rate limits, single flight and one refresh per grant must hold across processes, and process memory is not shared (set workers = 1, or run Redis)',
+    });
   if (c.state.backend === "redis" && c.state.url === undefined)
     issues.push({ path: "state.url", message: 'backend = "redis" needs url (a secret reference to the Redis URL)' });
   if (c.state.backend === "memory" && c.state.url !== undefined)
