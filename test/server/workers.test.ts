@@ -30,12 +30,18 @@ const get = (path: string) => fetch(`${child.base}${path}`, { headers: { connect
 type Stats = { pid: number; worker: number; workers: { worker: number; pid: number; reloads: { count: number } }[]; supervisor: { running: number; restarts: number } };
 const stats = async () => (await (await get("/stats")).json()) as Stats;
 
-/** Polls `fn` (each answer is a fresh request) until it holds. */
+/**
+ * Polls `fn` (each answer is a fresh request) until it holds. A connection reset is retried: the
+ * kernel had queued it on the listening socket of a worker that was just killed.
+ */
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
+    const v = await fn().catch((e: unknown) => {
+      if ((e as { code?: unknown }).code === "ECONNRESET") return undefined;
+      throw e;
+    });
+    if (v !== undefined && ok(v)) return v;
     if (Date.now() > end) throw new Error(`not reached: ${JSON.stringify(v)}`);
     await Bun.sleep(50);
   }
