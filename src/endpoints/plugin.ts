@@ -46,7 +46,7 @@ export function createEndpointHandler(gw: Gateway): (request: Request) => Promis
       proxied.inc({ project: route.project, endpoint: route.slug, outcome: String(res.status) });
       gw.holdOpen(request, res);
       if (limitHeaders) for (const [k, v] of Object.entries(limitHeaders)) res.headers.set(k, v);
-      return requestLog.track(res, entry(), started);
+      return await requestLog.track(res, entry(), started); // awaited: a body that breaks off is logged by the catch below
     } catch (e) {
       const code = e instanceof GatewayError ? e.code : "error";
       proxied.inc({ project: route.project, endpoint: route.slug, outcome: code });
