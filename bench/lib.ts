@@ -31,13 +31,13 @@ export interface StartedGateway {
  * $HUBGATE_BIN), else `bun src/main.ts serve`. Logs at warn (info with `logs`, stdout then piped); the
  * access log and the per-request store log are off unless `requestLog` turns the latter on.
  */
-export async function startGateway(body: string, opts: { bin?: string; logs?: boolean; requestLog?: boolean; env?: Record<string, string> } = {}): Promise<StartedGateway> {
+export async function startGateway(body: string, opts: { bin?: string; logs?: boolean; requestLog?: boolean; env?: Record<string, string>; server?: string } = {}): Promise<StartedGateway> {
   const dir = mkdtempSync(join(tmpdir(), "hubgate-bench-"));
   const port = await freePort();
   const config = join(dir, "gateway.toml");
   writeFileSync(
     config,
-    `[server]\nport = ${port}\n[storage]\npath = "${join(dir, "hubgate.db")}"\n[logging]\nlevel = "${opts.logs ? "info" : "warn"}"\naccess_log = false\n${opts.requestLog ? "" : "request_log_max_rows = 0\n"}${body}`,
+    `[server]\nport = ${port}\n${opts.server ?? ""}\n[storage]\npath = "${join(dir, "hubgate.db")}"\n[logging]\nlevel = "${opts.logs ? "info" : "warn"}"\naccess_log = false\n${opts.requestLog ? "" : "request_log_max_rows = 0\n"}${body}`,
   );
   const bin = opts.bin ?? process.env.HUBGATE_BIN;
   const cmd = bin ? [bin, "serve", "--config", config] : [process.execPath, join(ROOT, "src/main.ts"), "serve", "--config", config];
@@ -76,4 +76,20 @@ export async function load(name: string, opts: autocannon.Options): Promise<Figu
 export function table(rows: Figures[]): string {
   const head = "| path | reads/s | p50 ms | p99 ms | errors | non-2xx |\n|---|---:|---:|---:|---:|---:|";
   return [head, ...rows.map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`)].join("\n");
+}
+
+/** A throwaway redis-server on a free loopback port (for workers and replicas rows); stopped with the bench. */
+export async function startRedis(): Promise<{ proc: Subprocess; url: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "hubgate-bench-redis-"));
+  const proc = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdout: "ignore", stderr: "inherit" });
+  for (let i = 0; i < 200; i++) {
+    const ok = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
+      (s) => (s.end(), true),
+      () => false,
+    );
+    if (ok) return { proc, url: `redis://127.0.0.1:${port}` };
+    await Bun.sleep(25);
+  }
+  throw new Error("redis-server did not start");
 }

@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { ROOT, freePort, spawnUrl, startGateway, type StartedGateway } from "./lib.ts";
+import { ROOT, freePort, spawnUrl, startGateway, startRedis, type StartedGateway } from "./lib.ts";
 import { distinctPathsScript, ensureTools, rssMiB, table, waitReady, wrk, type WrkResult } from "./tools.ts";
 import { quotaEconomy } from "./quota.ts";
 import { mcpStreams } from "./streams.ts";
@@ -26,9 +26,9 @@ const procs: Subprocess[] = [];
 const cleanup = () => procs.forEach((p) => p.kill());
 process.on("exit", cleanup);
 
-export type Hubgate = (body: string, opts?: { logs?: boolean; requestLog?: boolean }) => Promise<StartedGateway>;
+export type Hubgate = (body: string, opts?: { logs?: boolean; requestLog?: boolean; server?: string }) => Promise<StartedGateway>;
 
-async function hubgate(body: string, opts: { logs?: boolean; requestLog?: boolean } = {}): Promise<StartedGateway> {
+async function hubgate(body: string, opts: { logs?: boolean; requestLog?: boolean; server?: string } = {}): Promise<StartedGateway> {
   const g = await startGateway(body, { bin: BIN, ...opts });
   procs.push(g.proc);
   return g;
@@ -146,6 +146,47 @@ console.log(table(["path", "req/s", "p50 ms", "p99 ms", "errors"], rows2));
 const [ng2, ng1, hit] = rows2.map((r) => Number(r[1]));
 console.log(`\n${rounds} interleaved runs of ${seconds} s per row, the median shown (errors summed over all runs)`);
 console.log(`\nhubgate cache hits: ${Math.round((hit! / ng2!) * 100)} % of nginx proxy_cache with 2 workers (target ≥ 100 %), ${Math.round((hit! / ng1!) * 100)} % of one nginx worker`);
+
+// 2b. one process per core: workers (hubgate's defaults, request log on) against the same number of
+// bare Bun proxy processes and nginx workers, on the same 2-core machine
+const redis = await startRedis();
+procs.push(redis.proc);
+const barePort = await freePort();
+const bare2 = await Promise.all([0, 1].map(() => spawnUrl([process.execPath, join(ROOT, "bench/bare-proxy.ts"), up.url], { PORT: String(barePort), REUSE_PORT: "1" })));
+for (const b of bare2) procs.push(b.proc);
+const ngPlain1 = await nginx(up.url, false, 1);
+const shared = `[state]\nbackend = "redis"\nurl = "${redis.url}"\n`;
+const w1 = await hubgate(pool(true) + endpoint, { requestLog: true });
+const w2 = await hubgate(pool(true) + endpoint + shared, { requestLog: true, server: "workers = 2" });
+const hgNoLog = await hubgate(endpoint);
+for (const u of [w1.url, w2.url]) for (let i = 0; i < 4; i++) await fetch(`${u}/repos/o/hot`); // both workers' local layers warm
+const rows2b = measure(
+  [
+    { name: "bare Bun proxy, 1 process", url: bare.url, script: distinct("/repos/o/r") },
+    { name: "bare Bun proxy, 2 processes (SO_REUSEPORT)", url: bare2[0]!.url, script: distinct("/repos/o/r") },
+    { name: "nginx proxy_pass, 1 worker", url: ngPlain1.url, script: distinct("/repos/o/r") },
+    { name: "nginx proxy_pass, 2 workers", url: ng.url, script: distinct("/repos/o/r") },
+    { name: "hubgate endpoint, workers = 1 (defaults: request log on)", url: w1.url, script: distinct("/api/b/proxy/e/repos/o/r") },
+    { name: "hubgate endpoint, workers = 2 (defaults, Redis state)", url: w2.url, script: distinct("/api/b/proxy/e/repos/o/r") },
+    { name: "hubgate endpoint, workers = 1, request log off", url: hgNoLog.url, script: distinct("/api/b/proxy/e/repos/o/r") },
+    { name: "nginx proxy_cache HIT, 1 worker", url: `${ngCache1.url}/repos/o/hot` },
+    { name: "nginx proxy_cache HIT, 2 workers", url: `${ngCache.url}/repos/o/hot` },
+    { name: "hubgate cache HIT, workers = 1", url: `${w1.url}/repos/o/hot` },
+    { name: "hubgate cache HIT, workers = 2 (Redis shared layer, local layer in front)", url: `${w2.url}/repos/o/hot` },
+  ],
+  rounds,
+);
+const rps2b = rows2b.map((r) => Number(r[1]));
+const [b1, b2, , , e1, e2, eNoLog, nc1, nc2, h1, h2] = rps2b as [number, number, number, number, number, number, number, number, number, number, number];
+console.log(`\n### 2b. One process per core: workers, 50 connections, ${seconds} s\n`);
+console.log(table(["path", "req/s", "p50 ms", "p99 ms", "errors"], rows2b));
+const pct = (a: number, b: number) => `${Math.round((a / b) * 100)} %`;
+console.log(
+  `\nendpoint path: ${pct(e1, b1)} of the bare proxy with 1 process, ${pct(e2, b2)} with 2 (target ≥ 90 %); ` +
+    `cache hits: ${pct(h1, nc1)} of nginx proxy_cache with 1 worker, ${pct(h2, nc2)} with 2 (target ≥ 100 %); ` +
+    `the request log costs ${Math.round((1 - e1 / eNoLog) * 100)} % of endpoint throughput (target ≤ 10 %)`,
+);
+for (const g of [w1, w2, hgNoLog]) g.proc.kill();
 
 // 3. quota economy
 console.log(`\n### 3. Quota economy: 50 agents polling 20 hot resources\n`);

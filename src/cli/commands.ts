@@ -2,10 +2,12 @@
  * The commands: each declares its flags, arguments and examples (src/cli/spec.ts turns them into help,
  * usage lines and usage errors) and returns an exit status.
  */
-import { locateConfig, loadConfig, ConfigError, storeSecrets } from "../config/index.ts";
+import { locateConfig, loadConfig, ConfigError, storeSecrets, parseConfig, readConfigSource } from "../config/index.ts";
 import { isGatewayError } from "../core/errors.ts";
 import { DURATION_PATTERN, durationMs } from "../config/types.ts";
-import { serve } from "../server/serve.ts";
+import { serve, superviseWorkers, WORKER_PORT_ENV } from "../server/serve.ts";
+import { workerId } from "../server/cluster.ts";
+import { workerCount } from "../server/model.ts";
 import { Logger } from "../core/log.ts";
 import { Gateway } from "../server/gateway.ts";
 import { rekey } from "../store/rekey.ts";
@@ -62,8 +64,21 @@ export const commands: Record<string, Command> = {
       const log = new Logger("info");
       const path = configPath(values);
       if (path === null) log.warn("no gateway.toml found; running on the embedded example config", { hint: "pass --config or set HUBGATE_CONFIG" });
+      const drop = values["drop-unreadable-secrets"] === true;
       try {
-        await serve({ configPath: path, env, log, dropUnreadableSecrets: values["drop-unreadable-secrets"] === true });
+        const id = workerId(env);
+        if (id !== null) {
+          // one of the workers of a supervising hubgate (it started this process)
+          const port = env[WORKER_PORT_ENV];
+          await serve({ configPath: path, env, log: log.child({ worker: id }), role: "worker", worker: { id, port: port ? Number(port) : null } });
+          return -1;
+        }
+        const workers = workerCount(parseConfig(readConfigSource(path).text).server);
+        if (workers > 1) {
+          await superviseWorkers({ configPath: path, env, log, dropUnreadableSecrets: drop, workers, args: process.argv.slice(2) });
+          return -1;
+        }
+        await serve({ configPath: path, env, log, dropUnreadableSecrets: drop });
         return -1;
       } catch (e) {
         if (e instanceof ConfigError) log.error("invalid configuration", { errors: e.issues });

@@ -40,6 +40,6 @@ export async function loadConfig(path: string | null, env: Record<string, string
 }
 
 export { storeSecrets, connectionSecrets, type SecretFilter } from "./secrets.ts";
-export { locateConfig, parseConfig, formatIssues, ConfigError, EMBEDDED_EXAMPLE } from "./load.ts";
+export { locateConfig, parseConfig, readConfigSource, formatIssues, ConfigError, EMBEDDED_EXAMPLE } from "./load.ts";
 export type { Config } from "./schema.ts";
 export type { ConfigIssue } from "./validate.ts";

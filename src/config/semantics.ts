@@ -48,6 +48,12 @@ export function checkSemantics(c: Config): ConfigIssue[] {
   if (c.storage.backend === "sqlite" && c.storage.url !== undefined)
     issues.push({ path: "storage.backend", message: 'url is set but backend is "sqlite": set backend = "postgres" to use it, or remove url' });
 
+  if (c.server.workers !== 1 && c.state.backend === "memory")
+    issues.push({
+      path: "server.workers",
+      message:
+        'several workers need [state] backend = "redis": rate limits, single flight and one refresh per grant must hold across processes, and process memory is not shared (set workers = 1, or run Redis)',
+    });
   if (c.state.backend === "redis" && c.state.url === undefined)
     issues.push({ path: "state.url", message: 'backend = "redis" needs url (a secret reference to the Redis URL)' });
   if (c.state.backend === "memory" && c.state.url !== undefined)

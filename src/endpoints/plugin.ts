@@ -43,10 +43,11 @@ export function createEndpointHandler(gw: Gateway): (request: Request) => Promis
       if (route.oauthConnection !== undefined) inject.authorization = `Bearer ${await upstreamToken(route)}`;
       const target = joinUpstream(route.upstream, rest, url.search);
       const res = await forward(request, target, { timeoutMs: route.timeoutMs, headers: inject, allowPrivate: route.allowPrivate, signal: request.signal });
-      proxied.inc({ project: route.project, endpoint: route.slug, outcome: String(res.status) });
       gw.holdOpen(request, res);
       if (limitHeaders) for (const [k, v] of Object.entries(limitHeaders)) res.headers.set(k, v);
-      return requestLog.track(res, entry(), started);
+      const out = await requestLog.track(res, entry(), started); // awaited: a body that breaks off is logged by the catch below
+      proxied.inc({ project: route.project, endpoint: route.slug, outcome: String(res.status) });
+      return out;
     } catch (e) {
       const code = e instanceof GatewayError ? e.code : "error";
       proxied.inc({ project: route.project, endpoint: route.slug, outcome: code });

@@ -21,6 +21,7 @@ import { createMemoryState, createState, type SharedState } from "../state/index
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "./requestlog.ts";
 import { AuthThrottle } from "../tokens/throttle.ts";
+import type { WorkerLink } from "./cluster.ts";
 import { DocumentCache, loadUpstreamDocuments, type UpstreamDocuments } from "../openapi/load.ts";
 import type { LoggingConfig } from "./model.ts";
 
@@ -41,9 +42,10 @@ export interface GatewayOptions {
   /**
    * "serve" (the default): the process that serves, holding the embedded store's lock for its lifetime
    * (a PostgreSQL store is shared by every replica: no lock). "manage": a management command working
-   * beside it — no lock taken.
+   * beside it — no lock taken. "worker": one of several serving processes of one binary
+   * (`[server] workers`): serves like "serve", while the supervising process holds the store's lock for all of them.
    */
-  role?: "serve" | "manage";
+  role?: "serve" | "manage" | "worker";
   /** resolve only these secret references (a management command); default every one */
   secrets?: SecretFilter;
   /** serve: delete the secrets sealed with app keys that are not configured (audited) instead of refusing to start */
@@ -54,7 +56,11 @@ export interface GatewayOptions {
 const SERVING_KID = "serve.app_key_kid";
 
 /** Keys read once at startup; a reload that changes them logs that a restart is needed. */
-const RESTART_KEYS = ["server.host", "server.port", "server.unix_socket", "server.tls_cert", "server.tls_key", "storage.backend", "storage.path", "storage.url", "storage.pool_size", "storage.app_key"];
+const RESTART_KEYS = [
+  "server.host", "server.port", "server.unix_socket", "server.tls_cert", "server.tls_key", "server.workers",
+  "storage.backend", "storage.path", "storage.url", "storage.pool_size", "storage.app_key",
+  "state.backend", "state.url", "state.key_prefix",
+];
 
 /**
  * Every stored secret that cannot be opened is logged at error level: where it is (table and column;
@@ -86,6 +92,8 @@ export class Gateway {
   private reloading: Promise<boolean> | null = null;
   /** OAuth connections: connect flow, token refresh, disconnect */
   readonly oauth: OAuthService;
+  /** under `[server] workers`: this worker's line to its supervisor (null in a single process) */
+  cluster: WorkerLink | null = null;
   /** failed credential checks per client address, for every surface */
   readonly authThrottle: AuthThrottle;
   /** the proxied-request log (endpoints and MCP), with its retention */
@@ -103,7 +111,7 @@ export class Gateway {
     private readonly documentCache: DocumentCache,
     /** the documents loaded at start-up, until finishStartup has compiled with them (whole documents are large; the table keeps only what it selected) */
     private startupDocuments: UpstreamDocuments | null,
-    private readonly storeLock: StoreLock | null,
+    private storeLock: StoreLock | null,
   ) {
     this.authThrottle = new AuthThrottle({ counter: state.rateCounter, audit: store.audit });
     this.oauth = new OAuthService(this);
@@ -119,14 +127,16 @@ export class Gateway {
     const storePath = opts.storePath ?? resolvePath(loaded.config.storage.path);
     const target: StoreTarget = opts.storePath !== undefined ? { backend: "sqlite", path: storePath } : storeTarget(loaded.config.storage, loaded.secrets, storePath);
     const dataDir = storePath === ":memory:" ? resolvePath("./data") : dirname(storePath);
-    const serving = (opts.role ?? "serve") === "serve";
+    const role = opts.role ?? "serve";
+    const serving = role !== "manage";
     const where = loaded.source.path ?? "the embedded example config";
     let lock: StoreLock | null = null;
     // PostgreSQL is shared by every replica on purpose: no lock, and nothing on the local disk to check
     const embedded = target.backend === "sqlite" && storePath !== ":memory:";
     if (serving && embedded) {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-      lock = acquireStoreLock(storePath); // before anything is created or read: a second serve stops here
+      // before anything is created or read: a second serve stops here (a worker's supervisor holds it)
+      if (role === "serve") lock = acquireStoreLock(storePath);
     } else if (!serving && embedded && !existsSync(storePath)) {
       throw new GatewayError(
         "store_not_found",
@@ -354,6 +364,17 @@ export class Gateway {
       const b = (next.config[section] as Record<string, unknown>)[key];
       if (JSON.stringify(a) !== JSON.stringify(b)) this.log.warn("this key changed but only takes effect after a restart", { key: path });
     }
+  }
+
+  /**
+   * Hand the store's lock to the caller: close() then leaves it held. The supervisor of several workers
+   * prepares the store as `serve` does (lock, migrations, the app-key check), keeps the lock and closes
+   * the rest; its workers open the store without a lock.
+   */
+  detachLock(): StoreLock | null {
+    const lock = this.storeLock;
+    this.storeLock = null;
+    return lock;
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,10 @@ export const ServerSection = Section(
     idle_timeout: Duration("Close idle keep-alive connections after this long (at most 255 s); streaming responses are exempt", "120s"),
     shutdown_grace: Duration("On SIGTERM/SIGINT, how long in-flight requests and streams may take to finish", "30s"),
     trust_proxy: Type.Boolean({ default: false, description: "Take the client address from X-Forwarded-For (only behind a trusted reverse proxy)" }),
+    workers: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal("auto")], {
+      default: 1,
+      description: 'Serving processes sharing the port, supervised by the binary: 1, N, or "auto" (one per core). More than one needs [state] backend = "redis"',
+    }),
   },
   "HTTP listener",
   { default: {} },
@@ -68,6 +72,11 @@ export const AdminSection = Section(
 export type ServerConfig = Static<typeof ServerSection>;
 
 export const DEFAULT_PORT = 8080;
+
+/** How many workers `serve` runs: "auto" is one per core. */
+export function workerCount(s: ServerConfig, cores: number = navigator.hardwareConcurrency): number {
+  return s.workers === "auto" ? Math.max(1, cores) : s.workers;
+}
 
 /** The TCP port to listen on, or null: a unix socket alone replaces TCP unless `port` is set explicitly. */
 export function tcpPort(s: ServerConfig): number | null {

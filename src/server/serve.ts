@@ -11,7 +11,10 @@ import { durationMs } from "../config/types.ts";
 import { tcpPort } from "./model.ts";
 import type { OwnRoute } from "../routes/table.ts";
 import { checkFetchConcurrency, MAX_HTTP_REQUESTS_HINT } from "../proxy/forward.ts";
-import { listenTcp, listenUnix } from "./listen.ts";
+import { hostPort, listenTcp, listenUnix } from "./listen.ts";
+import { selfCommand, Supervisor, WorkerLink } from "./cluster.ts";
+import { Logger } from "../core/log.ts";
+import { statsOf } from "../ops/plugin.ts";
 
 export interface Running {
   gw: Gateway;
@@ -40,6 +43,8 @@ export interface ServeOptions extends GatewayOptions {
    * listeners of one supervised binary that share a port on purpose.
    */
   reusePort?: boolean;
+  /** this process is worker `id` of a supervised binary: it shares the port and reports to the supervisor */
+  worker?: { id: number; port: number | null };
 }
 
 export async function serve(opts: ServeOptions): Promise<Running> {
@@ -77,11 +82,13 @@ async function bind(gw: Gateway, opts: ServeOptions, servers: Server<unknown>[])
   const tls = s.tls_cert && tlsKey ? { tls: { cert: Bun.file(s.tls_cert), key: tlsKey } } : {};
   // a unix socket alone replaces TCP; with an explicit port too, both listen (gh over the socket on the
   // host, probes and other clients over TCP). The socket is plain HTTP: its file permissions are its access control
-  const port = tcpPort(s);
+  // a worker listens where its supervisor checked (port 0 is picked once, by the supervisor), shared
+  const port = opts.worker ? opts.worker.port : tcpPort(s);
   if (s.unix_socket && s.tls_cert) gw.log.warn("tls_cert applies to the TCP listener only; the unix socket serves plain HTTP", { unix_socket: s.unix_socket });
-  const tcp = port === null ? null : listenTcp({ ...base, ...tls }, s.host, port, opts.reusePort ?? false);
+  const tcp = port === null ? null : listenTcp({ ...base, ...tls }, s.host, port, opts.reusePort ?? opts.worker !== undefined);
   if (tcp) servers.push(tcp);
-  const unix = s.unix_socket ? await listenUnix(base, s.unix_socket, gw.log) : null;
+  // a unix socket cannot be shared between processes: worker 0 serves it
+  const unix = s.unix_socket && (opts.worker?.id ?? 0) === 0 ? await listenUnix(base, s.unix_socket, gw.log) : null;
   if (unix) servers.push(unix);
   const server = servers[0]!;
   gw.servers = servers;
@@ -117,6 +124,11 @@ async function bind(gw: Gateway, opts: ServeOptions, servers: Server<unknown>[])
         void shutdown(sig).then(() => process.exit(0));
       });
   }
+  if (opts.worker) {
+    gw.cluster = new WorkerLink(opts.worker.id, (what) => (what === "metrics" ? gw.metrics.render() : JSON.stringify(statsOf(gw))));
+    // the supervisor went away (killed): a worker does not outlive it
+    process.on("disconnect", () => void shutdown("supervisor gone").then(() => process.exit(0)));
+  }
   // said once the signals are handled: whoever waits for this line may signal the process at once
   gw.log.info("listening", {
     url: tcp ? url.href : `unix:${s.unix_socket}`,
@@ -129,5 +141,59 @@ async function bind(gw: Gateway, opts: ServeOptions, servers: Server<unknown>[])
   const fetchLimit = checkFetchConcurrency(process.env);
   if (fetchLimit.raised) gw.log.info("upstream fetch concurrency", { max_in_flight: fetchLimit.limit });
   else gw.log.warn("upstream fetch concurrency is Bun's default", { max_in_flight: fetchLimit.limit, hint: MAX_HTTP_REQUESTS_HINT });
+  gw.cluster?.listening();
   return { gw, app, server, servers, url, shutdown };
 }
+
+export interface Supervising {
+  supervisor: Supervisor;
+  /** where the workers listen (TCP), or null with a unix socket alone */
+  url: URL | null;
+  stop(reason?: string): Promise<void>;
+}
+
+/**
+ * `[server] workers` > 1: this process supervises. It prepares the store as `serve` does (the lock,
+ * migrations, the app-key check) and keeps the lock for all its workers; checks the port once (and
+ * picks it, for port 0) so that a port held by another program is still an error; then starts the
+ * workers, which share the port (SO_REUSEPORT) and the store.
+ */
+export async function superviseWorkers(opts: ServeOptions & { workers: number; args: readonly string[] }): Promise<Supervising> {
+  const log = opts.log ?? new Logger("info");
+  const gw = await Gateway.start({ ...opts, log, role: "serve" });
+  const lock = gw.detachLock();
+  const s = gw.config.server;
+  await gw.close();
+  try {
+    let port = tcpPort(s);
+    if (port !== null) {
+      const probe = listenTcp({ fetch: () => new Response(null, { status: 503 }) }, s.host, port, false);
+      port = probe.port ?? port;
+      probe.stop(true);
+    }
+    const env = { ...process.env, ...opts.env, [WORKER_PORT_ENV]: port === null ? "" : String(port) };
+    const supervisor = new Supervisor({ workers: opts.workers, command: selfCommand(opts.args), env, log });
+    await supervisor.start();
+    const url = port === null ? null : new URL(`http://${hostPort(s.host === "0.0.0.0" || s.host === "::" ? "127.0.0.1" : s.host, port)}/`);
+    let stopping: Promise<void> | null = null;
+    const stop = (reason = "shutdown") =>
+      (stopping ??= (async () => {
+        log.info("stopping workers", { reason, workers: opts.workers });
+        await supervisor.stop();
+        lock?.release();
+        log.info("stopped", { reason });
+      })());
+    if (opts.signals !== false) {
+      process.on("SIGHUP", () => supervisor.signal("SIGHUP"));
+      for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => void stop(sig).then(() => process.exit(0)));
+    }
+    log.info("supervising", { workers: opts.workers, url: url?.href ?? `unix:${s.unix_socket}`, pids: supervisor.view().workers.map((w) => w.pid) });
+    return { supervisor, url, stop };
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+/** The port a worker listens on, as its supervisor checked it ("" for a unix socket alone). */
+export const WORKER_PORT_ENV = "HUBGATE_WORKER_PORT";

@@ -49,7 +49,9 @@ describe("kubernetes", () => {
     for (const [k, v] of Object.entries({ "app-key": Buffer.alloc(32, 1).toString("base64"), "admin-token": "t".repeat(40), "github-pat-bot-1": "ghp_x" }))
       writeFileSync(join(root, "hubgate", "hubgate-secrets", k), `${v}\n`);
     const path = join(root, "gateway.toml");
-    writeFileSync(path, toml.replace('k8s_root = "/etc/secrets"', `k8s_root = "${root}"`));
+    // the data volume, as the PVC mounts it at /var/lib/hubgate
+    mkdirSync(join(root, "data"));
+    writeFileSync(path, toml.replace('k8s_root = "/etc/secrets"', `k8s_root = "${root}"`).replace('path = "/var/lib/hubgate/hubgate.db"', `path = "${join(root, "data", "hubgate.db")}"`));
     const r = await runCli(["check", "--config", path]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);

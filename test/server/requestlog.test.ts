@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { inProcess } from "../helpers/gateway.ts";
+import { inProcess, startGateway } from "../helpers/gateway.ts";
+import { openEndpoint } from "../helpers/upstream.ts";
 import type { NewRequestLog } from "../../src/store/index.ts";
 
 const row = (i: number): NewRequestLog => ({ at: Date.now(), project: "p", endpoint: "e", tokenId: null, method: "GET", path: `/r${i}`, status: 200, ms: 1, bytes: 10, provider: null, error: null });
@@ -35,5 +36,36 @@ describe("request log batching", () => {
     await gw.requestLog.flush();
     expect(await gw.store.requestLogs.list({ limit: 10 })).toHaveLength(0);
     await gw.close();
+  });
+});
+
+describe("what a row records about the body", () => {
+  test("a small body of declared length: the exact byte count; a body that breaks off: a 502 and a row saying so, never a truncated 200", async () => {
+    // a raw upstream: a declared length, then (on /broken) fewer bytes and a closed connection
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(sock, d) {
+          const broken = d.toString().startsWith("GET /broken");
+          sock.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${broken ? 1000 : 11}\r\n\r\n${broken ? '{"partial":' : '{"ok":true}'}`);
+          if (broken) sock.end();
+        },
+      },
+    });
+    const gw = await startGateway(openEndpoint("p", "raw", `http://127.0.0.1:${server.port}`));
+    try {
+      const ok = await fetch(`${gw.url.href}api/p/proxy/raw/fine`);
+      expect([ok.status, await ok.text()]).toEqual([200, '{"ok":true}']);
+      const broken = await fetch(`${gw.url.href}api/p/proxy/raw/broken`);
+      expect(broken.status).toBe(502);
+      expect(((await broken.json()) as { error: string }).error).toBe("upstream_unreachable");
+      const rows = await gw.gw.requestLog.list({ limit: 10 });
+      expect(rows.find((r) => r.path === "/fine")).toMatchObject({ status: 200, bytes: 11, error: null });
+      expect(rows.find((r) => r.path === "/broken")).toMatchObject({ status: 502, error: "upstream_unreachable" });
+    } finally {
+      await gw.shutdown();
+      server.stop(true);
+    }
   });
 });
