@@ -19,6 +19,7 @@ import { DocumentCache } from "../openapi/load.ts";
 import { VERSION } from "../version.ts";
 import { auditCommand, connectCommand, connectionsCommand, disconnectCommand, logsCommand, tokenCreate, tokenList, tokenRevoke } from "./manage.ts";
 import { cliLogger } from "./output.ts";
+import { storeMigrate } from "./migrate.ts";
 import { commandList, helpFor, oneOf, positiveInt, type Command, type Flag, type Values } from "./spec.ts";
 import { formatFindings, storageFindings, upstreamFindings } from "./preflight.ts";
 
@@ -146,6 +147,36 @@ export const commands: Record<string, Command> = {
       process.stdout.write(`rekey: ${r.resealed} of ${r.scanned} sealed value(s) re-sealed with key ${gw.keyring.currentKid}\n`);
       return 0;
     },
+  },
+  store: {
+    summary: "move the store to PostgreSQL",
+    description:
+      "The embedded SQLite file serves one process; several replicas share a PostgreSQL database ([storage] backend = \"postgres\").",
+    subcommands: {
+      migrate: {
+        summary: "copy the config's store (the SQLite file) into a PostgreSQL database, row for row; prints the rows per table",
+        description:
+          "Stop the server first (for a SQLite store the copy takes its lock, so a running serve makes it refuse). The target is migrated to the same schema and written in one transaction: API tokens, OAuth grants and connect states, MCP clients, consents, codes and tokens, sealed key-values, meta and the audit log (the request log with --request-log). Sealed values are copied as they are: start the gateway on PostgreSQL with the same app key. A target that holds rows is refused unless --force, which empties it first. Then set [storage] backend = \"postgres\" and url in the config.",
+        flags: {
+          to: {
+            type: "string",
+            arg: "URL|REF",
+            required: true,
+            help: "the PostgreSQL database: a secret reference (env:VAR, file:PATH, …; keeps the password off the command line) or postgres://user:pw@host:5432/db",
+          },
+          force: { type: "boolean", help: "empty a target that already holds rows, instead of refusing it" },
+          "request-log": { type: "boolean", help: "copy the proxied-request log too (history only; it can be large)" },
+          config,
+        },
+        examples: [
+          "HUBGATE_DATABASE_URL=postgres://hubgate:pw@db:5432/hubgate hubgate store migrate --config gateway.toml --to env:HUBGATE_DATABASE_URL",
+          "hubgate store migrate --config gateway.toml --to file:/run/secrets/database-url --request-log",
+          "hubgate store migrate --config gateway.toml --to env:HUBGATE_DATABASE_URL --force",
+        ],
+        run: storeMigrate,
+      },
+    },
+    examples: ["hubgate store migrate --config gateway.toml --to env:HUBGATE_DATABASE_URL"],
   },
   token: {
     summary: "create, list and revoke API tokens",

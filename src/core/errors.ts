@@ -23,7 +23,7 @@ export const ERROR_CODES = [
   "invalid_client", "invalid_client_metadata", "invalid_grant", "invalid_redirect_uri", "invalid_target",
   "unsupported_grant_type",
   // start-up and operator errors (serve and the management commands): the process refuses, nothing is served
-  "address_in_use", "listen_failed", "store_locked", "store_not_found", "app_key_not_found",
+  "address_in_use", "listen_failed", "store_locked", "store_not_found", "store_not_empty", "app_key_not_found",
   "app_key_mismatch",
 ] as const;
 

@@ -36,6 +36,7 @@ export const AUDIT_KINDS = {
   "oauth_connection.disconnected": "an OAuth grant was deleted, and revoked where the provider supports it (detail: forced, unreadable with `--force`)",
   "oauth_connection.refresh_failed": "refreshing an OAuth grant failed (subject: connection; detail: reason)",
   "oauth_connection.refreshed": "an OAuth grant was refreshed (detail: whether the refresh token rotated)",
+  "store.migrated": "`hubgate store migrate` copied a store here, row for row (detail: the backend it came from, rows per table)",
   "store.rekey": "`hubgate rekey` re-sealed stored secrets with the current app key",
   "store.secrets_dropped": "`serve --drop-unreadable-secrets` deleted the secrets sealed with app keys that are not configured (detail: key ids, rows per table, grants)",
   "token.created": "an API token was created (subject: token id; detail: project, name, scopes)",

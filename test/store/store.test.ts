@@ -7,6 +7,8 @@ import { openDatabase } from "../../src/store/sqlite.ts";
 import { openPostgres } from "../../src/store/postgres.ts";
 import { MIGRATIONS } from "../../src/store/migrations.ts";
 import { PG_MIGRATIONS } from "../../src/store/migrations.pg.ts";
+import { TABLES } from "../../src/store/migrations.ts";
+import { copyStore } from "../../src/store/copy.ts";
 import { memoryLogger } from "../../src/core/log.ts";
 import { BACKENDS, freshStore, postgresForFile, testKeyring } from "../helpers/stores.ts";
 import { tempDir } from "../helpers/servers.ts";
@@ -109,6 +111,53 @@ describe("store: PostgreSQL only", () => {
     expect(await raw`SELECT count(*)::int AS n FROM api_tokens`).toEqual([{ n: 1 }]);
     await raw.close();
     await store.close();
+  });
+});
+
+describe("copying a store to PostgreSQL (hubgate store migrate)", () => {
+  test("every table row for row, ids kept, sealed values opened with the same key on the other side; a non-empty target refused unless forced", async () => {
+    const keyring = await testKeyring();
+    const lite = await freshStore("sqlite", pg, { keyring });
+    const now = Date.now();
+    const request = { client_id: "c", redirect_uri: "https://a/cb", state: "", code_challenge: "x".repeat(43), resource: "https://gw/mcp", upstream: "u", scope: "mcp", upstream_identity: false, upstream_done: false };
+    await lite.meta.set("serve.app_key_kid", keyring.currentKid);
+    for (let i = 0; i < 3; i++) await lite.audit.append({ kind: "token.created", subject: `t${i}` });
+    await lite.apiTokens.insert({ id: "t1", project: "p", name: "ci", hash: "h1", hint: "x", scopes: ["proxy"], expiresAt: null });
+    await lite.sealedKv.put("ns", "k", "sealed-value");
+    await lite.oauth.saveGrant({ connection: "gh", accessToken: "gho_A", refreshToken: "ghr_R", tokenType: "bearer", scopes: ["repo"], expiresAt: now + 60_000, connectedAt: now, refreshedAt: null, lastError: null });
+    await lite.oauth.createState({ state: "s", link: "l", connection: "gh", codeVerifier: "v".repeat(43), redirectUri: "https://gw/cb", actor: "cli", createdAt: now, expiresAt: now + 60_000 });
+    await lite.requestLogs.appendMany([1, 2].map((i) => ({ at: now, project: "p", endpoint: "e", tokenId: "t1", method: "GET", path: `/r${i}`, status: 200, ms: 1, bytes: 10, provider: null, error: null })));
+    await lite.mcp.saveClient("c", { client_name: "app" }, null);
+    await lite.mcp.grantConsent("alice", "c", "https://gw/mcp");
+    await lite.mcp.createPending({ id: "p1", request, csrf: "k", createdAt: now, expiresAt: now + 60_000 });
+    await lite.mcp.setPendingUpstream("p1", "up-state", "w".repeat(43));
+    await lite.mcp.saveCode("code", request, "alice", now + 60_000);
+    await lite.mcp.takeCode("code");
+    await lite.mcp.issueForCode("code", [{ tokenHash: "at", kind: "access", family: "F", clientId: "c", username: "alice", resource: "https://gw/mcp", scope: "mcp", codeHash: "code", parent: null, createdAt: now, expiresAt: now + 60_000 }]);
+
+    const post = await freshStore("postgres", pg, { keyring });
+    const copied = await copyStore(lite.driver, post.driver, { requestLog: true });
+    expect(Object.values(copied).every((n) => n > 0)).toBe(true); // every table had rows
+    for (const t of TABLES) {
+      const dump = async (s: typeof lite) => (await s.driver.all<Record<string, unknown>>(`SELECT * FROM ${t.name}`)).map((r) => JSON.stringify(r)).sort();
+      expect({ table: t.name, rows: await dump(post) }).toEqual({ table: t.name, rows: await dump(lite) });
+    }
+    expect(await post.sealedKv.get("ns", "k")).toBe("sealed-value");
+    expect(await post.oauth.grant("gh")).toMatchObject({ accessToken: "gho_A", refreshToken: "ghr_R" });
+    expect((await post.mcp.pending("p1"))!.upstreamVerifier).toBe("w".repeat(43));
+    expect((await post.apiTokens.findByHash("h1"))!.id).toBe("t1");
+    expect((await post.mcp.takeCode("code"))!.reused).toBe(true);
+    // the identity columns continue after the copied ids
+    const next = await post.audit.append({ kind: "store.migrated" });
+    expect(next).toBe(4);
+    expect(await post.requestLogs.append({ at: now, project: "p", endpoint: "e", tokenId: null, method: "GET", path: "/r3", status: 200, ms: 1, bytes: 1, provider: null, error: null })).toBe(3);
+
+    await expect(copyStore(lite.driver, post.driver)).rejects.toMatchObject({ code: "store_not_empty" });
+    const forced = await copyStore(lite.driver, post.driver, { force: true });
+    expect(forced.request_logs).toBeUndefined();
+    expect(await post.requestLogs.list({})).toEqual([]);
+    expect((await post.audit.list({})).length).toBe(3);
+    await Promise.all([lite.close(), post.close()]);
   });
 });
 
