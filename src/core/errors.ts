@@ -65,6 +65,9 @@ export class GatewayError extends Error {
 
 export const isGatewayError = (e: unknown): e is GatewayError => e instanceof GatewayError;
 
+/** The store is away (PostgreSQL down): a 503 the client should retry — never to be turned into a client error where a failure is caught. */
+export const isStoreUnavailable = (e: unknown): e is GatewayError => e instanceof GatewayError && e.code === "store_unavailable";
+
 /** Small factories for the statuses used across features, so codes stay consistent. */
 export const Errors = {
   unauthorized: (message: string, code: ErrorCode = "unauthorized", headers?: Record<string, string>) =>

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { randomToken as rand, sha256 } from "../crypto/hash.ts";
 import type { Gateway } from "../server/gateway.ts";
-import { GatewayError } from "../core/errors.ts";
+import { GatewayError, isStoreUnavailable } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { lookupClient } from "./clients.ts";
 import { consentPage, loginPage, PAGE_HEADERS } from "./pages.ts";
@@ -27,6 +27,11 @@ export async function ownsUpstreamState(gw: Gateway, state: string | null): Prom
   return state !== null && (await gw.store.mcp.pendingIdByUpstreamState(state)) !== null;
 }
 
+/** A failure that means "none" here (a client metadata document that cannot be fetched, …), unless the store is away: that stays a 503. */
+const orNull = (e: unknown): null => {
+  if (isStoreUnavailable(e)) throw e;
+  return null;
+};
 const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_HEADERS });
 const redirect = (url: string) => new Response(null, { status: 302, headers: { location: url, "cache-control": "no-store", "referrer-policy": "no-referrer" } });
 
@@ -57,7 +62,7 @@ export class McpAuthorizer {
     const doubtful = repeated.filter((n) => n === "client_id" || n === "redirect_uri");
     if (doubtful.length) return messagePage(400, "Invalid request", `The application sent ${doubtful.join(" and ")} more than once.`);
     const clientId = q.get("client_id") ?? "";
-    const client = clientId ? await lookupClient(this.gw, clientId).catch(() => null) : null;
+    const client = clientId ? await lookupClient(this.gw, clientId).catch(orNull) : null;
     if (!client) return messagePage(400, "Unknown client", "This application is not registered with the gateway.");
     const redirectUri = q.get("redirect_uri") ?? "";
     // exact match only: no prefix, no normalisation
@@ -182,7 +187,7 @@ export class McpAuthorizer {
       return messagePage(400, "Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application.");
     const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream);
     const actor = p.username ?? "(upstream identity)";
-    const connection = upstream ? await upstreamConnection(this.gw, upstream).catch(() => null) : null;
+    const connection = upstream ? await upstreamConnection(this.gw, upstream).catch(orNull) : null;
     const code = q.get("code");
     if (q.get("error") || !code || !upstream || !connection) {
       await this.gw.store.mcp.deletePending(p.id);

@@ -12,7 +12,7 @@
  * log) and go with the next write that succeeds.
  */
 import { durationMs } from "../config/types.ts";
-import { GatewayError } from "../core/errors.ts";
+import { GatewayError, isStoreUnavailable } from "../core/errors.ts";
 import type { Gateway } from "./gateway.ts";
 import type { NewRequestLog, RequestLog, RequestLogRepo } from "../store/index.ts";
 
@@ -86,7 +86,7 @@ export class RequestLogger {
         await this.prune();
       }
     } catch (e) {
-      if (e instanceof GatewayError && e.code === "store_unavailable") {
+      if (isStoreUnavailable(e)) {
         // the store's own fault log said so; the rows wait for the next write, in order, within a bound
         const waiting = [...rows, ...this.pending];
         const over = Math.max(0, waiting.length - MAX_WAITING);
@@ -116,7 +116,7 @@ export class RequestLogger {
     try {
       return await this.gw.store.requestLogs.prune(l.request_log_max_rows, durationMs(l.request_log_max_age), Date.now());
     } catch (e) {
-      if (!(e instanceof GatewayError && e.code === "store_unavailable")) this.gw.log.warn("request log retention failed", { err: e instanceof Error ? e.message : String(e) });
+      if (!isStoreUnavailable(e)) this.gw.log.warn("request log retention failed", { err: e instanceof Error ? e.message : String(e) });
       return 0;
     }
   }

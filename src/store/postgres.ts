@@ -220,6 +220,11 @@ export async function openPostgres(opts: PostgresOptions): Promise<Driver> {
   } catch (e) {
     closed = true;
     await sql.close({ timeout: 1 }).catch(() => undefined);
+    // at start, say where and why (the driver's code, never the URL's credentials)
+    if (e instanceof GatewayError && e.code === "store_unavailable") {
+      const code = (e.cause as { code?: unknown } | undefined)?.code;
+      throw new GatewayError("store_unavailable", `cannot reach the store at ${location}${typeof code === "string" ? ` (${code})` : ""}; the migrations need it at start`, 503, { cause: e.cause });
+    }
     throw e;
   }
   return driver;

@@ -87,6 +87,7 @@ describe("store: PostgreSQL only", () => {
     const closed = `postgres://hubgate:s3cret@127.0.0.1:${s.port + 1}/x`;
     const e = (await openPostgres({ url: closed, log: memoryLogger().log, connectTimeout: 1 }).catch((x: unknown) => x)) as Error & { code: string };
     expect(e.code).toBe("store_unavailable");
+    expect(e.message).toContain(`cannot reach the store at postgres://127.0.0.1:${s.port + 1}/x (ERR_POSTGRES_CONNECTION_REFUSED)`);
     expect(JSON.stringify({ m: e.message })).not.toContain("s3cret");
   });
 
