@@ -150,6 +150,8 @@ export interface RequestOptions extends GuardPolicy {
   /** limit for the response body → 502 upstream_too_large */
   maxBytes: number;
   maxRedirects?: number;
+  /** the caller giving up (its own deadline): aborts the exchange at once */
+  signal?: AbortSignal;
 }
 
 /**
@@ -164,6 +166,10 @@ export async function request(url: string | URL, init: OutboundInit, opts: Reque
     timedOut = true;
     abort.abort();
   }, opts.timeoutMs);
+  const caller = opts.signal;
+  const giveUp = () => abort.abort();
+  if (caller?.aborted) abort.abort();
+  else caller?.addEventListener("abort", giveUp, { once: true });
   try {
     const res = await send(target, init, { ...opts, signal: abort.signal, decompress: true });
     const bytes = await readLimited(res, opts.maxBytes);
@@ -178,6 +184,7 @@ export async function request(url: string | URL, init: OutboundInit, opts: Reque
     throw e;
   } finally {
     clearTimeout(timer);
+    caller?.removeEventListener("abort", giveUp);
   }
 }
 
@@ -190,17 +197,14 @@ export function guardedFetch(policy: Omit<RequestOptions, "timeoutMs"> & { timeo
     const body = (init?.body ?? null) as BodyInit | null;
     const timeoutMs = policy.timeoutMs ?? 30_000;
     const method = init?.method ?? (input instanceof Request ? input.method : "GET");
-    if (!init?.signal) return request(url, { method, headers, body }, { ...policy, timeoutMs });
-    // the caller's own timeout signal wins; it is honoured by racing it
-    const signal = init.signal;
-    return await new Promise<Response>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new DOMException("aborted", "AbortError"));
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
-      request(url, { method, headers, body }, { ...policy, timeoutMs })
-        .then(resolve, reject)
-        .finally(() => signal.removeEventListener("abort", onAbort));
-    });
+    const signal = init?.signal ?? undefined;
+    try {
+      return await request(url, { method, headers, body }, { ...policy, timeoutMs, signal });
+    } catch (e) {
+      // the caller's own deadline ended it: the caller's reason (a TimeoutError), as fetch would throw
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new DOMException("aborted", "AbortError");
+      throw e;
+    }
   };
   return Object.assign(f, { preconnect: fetch.preconnect }) as typeof fetch;
 }

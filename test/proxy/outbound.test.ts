@@ -137,10 +137,16 @@ describe("redirects", () => {
   });
 });
 
-test("guardedFetch honours the caller's timeout signal and the policy", async () => {
-  const s = counted(async () => (await Bun.sleep(1000), new Response("late")));
+test("guardedFetch honours the caller's timeout signal (the upstream request is cut, not left running) and the policy", async () => {
+  const cut = Promise.withResolvers<void>();
+  const s = counted(async (req) => {
+    req.signal.addEventListener("abort", () => cut.resolve());
+    await Bun.sleep(5000);
+    return new Response("late");
+  });
   const f = guardedFetch({ allowPrivate: true, maxBytes: 1000 });
-  await expect(f(s.url, { signal: AbortSignal.timeout(100) })).rejects.toThrow();
+  await expect(f(s.url, { signal: AbortSignal.timeout(100) })).rejects.toMatchObject({ name: "TimeoutError" });
+  await cut.promise; // the upstream saw its client go away
   const strict = guardedFetch({ allowPrivate: false, maxBytes: 1000 });
   await expect(strict(s.url)).rejects.toMatchObject({ code: "ssrf_refused" });
 });
