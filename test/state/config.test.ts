@@ -132,6 +132,8 @@ ${openEndpoint("p", "rl", ok.url, "rate_limit_per_minute = 3")}`;
       await state.whenConnected();
       expect((await fetch(`${g.url.href}api/p/proxy/rl/x`)).status).toBe(200);
       expect(g.lines.filter((l) => l.includes("shared state (Redis) unavailable")).length).toBe(1);
+      // one line for the outage, none per refused request
+      expect(g.lines.filter((l) => l.includes('"state_unavailable"') && l.includes("request failed"))).toEqual([]);
     } finally {
       await g.shutdown("test");
       await r.stop();
