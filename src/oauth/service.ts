@@ -201,7 +201,9 @@ export class OAuthService {
     try {
       const t = await refreshGrant(conn, grant.refreshToken);
       const now = Date.now();
-      await this.gw.store.oauth.saveGrant({
+      // saved only over the version read above (the refresh's fencing token): a leader that outlived its
+      // lock, whose grant another replica refreshed meanwhile, keeps what that one stored
+      const saved = await this.gw.store.oauth.saveRefreshed({
         ...grant,
         accessToken: t.accessToken,
         refreshToken: t.refreshToken ?? grant.refreshToken, // a rotated refresh token replaces the old one
@@ -211,6 +213,12 @@ export class OAuthService {
         refreshedAt: now,
         lastError: null,
       });
+      if (!saved) {
+        const current = await this.readGrant(name, grantKey);
+        this.gw.log.warn("oauth refresh raced another; the grant it stored is kept", { connection: grantKey });
+        if (current) return current.accessToken;
+        throw failed(`"${name}" was disconnected during the refresh`);
+      }
       await this.gw.store.audit.append({ kind: "oauth_connection.refreshed", actor: "system", subject: grantKey, detail: { rotated: t.refreshToken !== null } });
       return t.accessToken;
     } catch (e) {

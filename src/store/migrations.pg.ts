@@ -156,4 +156,11 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE mcp_codes ADD COLUMN reused_at BIGINT;
     `,
   },
+  {
+    version: 6,
+    name: "OAuth grants: a version, the fencing token of refreshes (a refresh saves only over the version it read)",
+    sql: `
+      ALTER TABLE oauth_grants ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+    `,
+  },
 ];

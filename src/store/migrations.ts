@@ -169,6 +169,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE mcp_codes ADD COLUMN reused_at INTEGER;
     `,
   },
+  {
+    version: 6,
+    name: "OAuth grants: a version, the fencing token of refreshes (a refresh saves only over the version it read)",
+    sql: `
+      ALTER TABLE oauth_grants ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** Every table, in an order that copying them one after the other respects (no foreign keys today), with its append-only id if any. */

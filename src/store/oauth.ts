@@ -13,6 +13,8 @@ export interface Grant {
   connectedAt: number;
   refreshedAt: number | null;
   lastError: string | null;
+  /** bumped by every save: what a refresh read, and may only save over (the fencing token of refreshes) */
+  version: number;
 }
 
 export type GrantInfo = Omit<Grant, "accessToken" | "refreshToken"> & { hasRefreshToken: boolean };
@@ -29,7 +31,13 @@ export interface ConnectState {
 }
 
 export interface OAuthRepo {
-  saveGrant(g: Grant): Promise<void>;
+  /** a new grant, or one replacing it (a new connect): any version */
+  saveGrant(g: Omit<Grant, "version">): Promise<void>;
+  /**
+   * The result of a refresh, saved only over the version that refresh read (one guarded UPDATE): false
+   * when the grant changed meanwhile — another replica's refresh, or a reconnect — and this result is stale.
+   */
+  saveRefreshed(g: Grant): Promise<boolean>;
   grant(connection: string): Promise<Grant | null>;
   info(connection: string): Promise<GrantInfo | null>;
   list(): Promise<GrantInfo[]>;
@@ -53,6 +61,7 @@ interface GrantRow {
   connected_at: number;
   refreshed_at: number | null;
   last_error: string | null;
+  version: number;
 }
 
 interface StateRow {
@@ -77,6 +86,7 @@ export function oauthRepo(d: Driver, keyring: Keyring): OAuthRepo {
     connectedAt: r.connected_at,
     refreshedAt: r.refreshed_at,
     lastError: r.last_error,
+    version: Number(r.version),
     hasRefreshToken: r.refresh_token !== null,
   });
   const toState = (r: StateRow, verifier: string | null): ConnectState => ({
@@ -98,7 +108,8 @@ export function oauthRepo(d: Driver, keyring: Keyring): OAuthRepo {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (connection) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token,
            token_type = excluded.token_type, scopes = excluded.scopes, expires_at = excluded.expires_at,
-           connected_at = excluded.connected_at, refreshed_at = excluded.refreshed_at, last_error = excluded.last_error`,
+           connected_at = excluded.connected_at, refreshed_at = excluded.refreshed_at, last_error = excluded.last_error,
+           version = oauth_grants.version + 1`,
         g.connection,
         access,
         refresh,
@@ -109,6 +120,25 @@ export function oauthRepo(d: Driver, keyring: Keyring): OAuthRepo {
         g.refreshedAt,
         g.lastError,
       );
+    },
+    async saveRefreshed(g) {
+      const access = await keyring.seal(g.accessToken, aad(g.connection, "access_token"));
+      const refresh = g.refreshToken === null ? null : await keyring.seal(g.refreshToken, aad(g.connection, "refresh_token"));
+      const changed = await d.run(
+        `UPDATE oauth_grants SET access_token = ?, refresh_token = ?, token_type = ?, scopes = ?, expires_at = ?, refreshed_at = ?, last_error = ?,
+           version = version + 1
+         WHERE connection = ? AND version = ?`,
+        access,
+        refresh,
+        g.tokenType,
+        JSON.stringify(g.scopes),
+        g.expiresAt,
+        g.refreshedAt,
+        g.lastError,
+        g.connection,
+        g.version,
+      );
+      return changed === 1;
     },
     async grant(connection) {
       const r = await d.get<GrantRow>("SELECT * FROM oauth_grants WHERE connection = ?", connection);

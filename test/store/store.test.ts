@@ -232,8 +232,19 @@ describe.each(BACKENDS)("store on %s", (backend) => {
     const store = await freshStore(backend, pg);
     const grant = { connection: "gh", accessToken: "gho_A", refreshToken: "ghr_R", tokenType: "bearer", scopes: ["repo"], expiresAt: 5, connectedAt: 1, refreshedAt: null, lastError: null };
     await store.oauth.saveGrant(grant);
-    expect(await store.oauth.grant("gh")).toEqual(grant);
+    expect(await store.oauth.grant("gh")).toEqual({ ...grant, version: 0 });
     await store.oauth.saveGrant({ ...grant, accessToken: "gho_B", refreshToken: null });
+    // a refresh saves only over the version it read: of two refreshes that read version 1, one wins
+    const read = (await store.oauth.grant("gh"))!;
+    expect(read.version).toBe(1);
+    const results = await Promise.all([
+      store.oauth.saveRefreshed({ ...read, accessToken: "gho_C", refreshedAt: 7 }),
+      store.oauth.saveRefreshed({ ...read, accessToken: "gho_D", refreshedAt: 8 }),
+    ]);
+    expect(results.sort()).toEqual([false, true]);
+    const after = (await store.oauth.grant("gh"))!;
+    expect([after.version, ["gho_C", "gho_D"].includes(after.accessToken)]).toEqual([2, true]);
+    expect(await store.oauth.saveRefreshed({ ...read, accessToken: "gho_stale" })).toBe(false);
     expect(await store.oauth.info("gh")).toMatchObject({ connection: "gh", hasRefreshToken: false, scopes: ["repo"] });
     await store.oauth.setError("gh", "invalid_grant");
     expect((await store.oauth.list()).map((g) => [g.connection, g.lastError])).toEqual([["gh", "invalid_grant"]]);
