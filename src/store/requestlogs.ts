@@ -84,8 +84,10 @@ export function requestLogRepo(d: Driver): RequestLogRepo {
     },
     async prune(maxRows, maxAgeMs, now) {
       let n = await d.run("DELETE FROM request_logs WHERE at < ?", now - maxAgeMs);
-      const cut = await d.get<{ id: number }>("SELECT id FROM request_logs ORDER BY id DESC LIMIT 1 OFFSET ?", maxRows);
-      if (cut) n += await d.run("DELETE FROM request_logs WHERE id <= ?", cut.id);
+      // ids only grow: the newest maxRows are those above MAX(id) - maxRows (an index seek; finding the
+      // cut with OFFSET walked maxRows index entries on every prune, 7 % of a logged request's CPU).
+      // A gap in the ids (a rolled-back insert, a PostgreSQL sequence cache) keeps fewer rows, never more
+      n += await d.run("DELETE FROM request_logs WHERE id <= (SELECT MAX(id) FROM request_logs) - ?", maxRows);
       return n;
     },
   };
