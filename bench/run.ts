@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * `bun run bench`: the five benchmark tables, loopback only, bounded in time (about 7 minutes with
+ * `bun run bench`: the benchmark tables, loopback only, bounded in time (about 12 minutes with
  * the defaults; --quick for a smoke run). Runs the compiled binary (rebuilt first) against a local
  * upstream, next to the upstream alone, a bare Bun proxy and nginx (plain and proxy_cache).
  */
