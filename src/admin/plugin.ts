@@ -5,7 +5,7 @@ import { Errors, GatewayError } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { checkApiTokenFormat } from "../crypto/apitoken.ts";
 import { verifyApiToken } from "../tokens/verify.ts";
-import { pathOf } from "../server/pipeline.ts";
+import { pathOf } from "../core/url.ts";
 
 /** Who is calling the admin API: the [admin] token (everything) or an API token with scope admin (its own project). */
 export type AdminPrincipal = { kind: "root"; actor: "admin" } | { kind: "project"; project: string; actor: string };

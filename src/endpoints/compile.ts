@@ -7,7 +7,7 @@ import type { Config } from "../config/schema.ts";
 import type { SecretValues } from "../config/secrets.ts";
 import type { ConfigIssue } from "../config/validate.ts";
 import { durationMs } from "../config/types.ts";
-import { endpointKey } from "../routes/table.ts";
+import { endpointKey } from "../endpoints/model.ts";
 import { tomlKey } from "../config/validate.ts";
 import type { DocumentResult, UpstreamDocuments } from "../openapi/load.ts";
 import type { EndpointConfig } from "./model.ts";

@@ -74,3 +74,8 @@ export const ProjectDecl = Section(
 export const Projects = Type.Array(ProjectDecl, { default: [], description: "Projects and their endpoints" });
 export type ProjectConfig = Static<typeof ProjectDecl>;
 export type EndpointConfig = Static<typeof EndpointDecl>;
+
+/** The route-table key of an endpoint. */
+export function endpointKey(project: string, slug: string): string {
+  return `${project}/${slug}`;
+}

@@ -7,7 +7,7 @@
 import { Elysia } from "elysia";
 import type { Gateway } from "../server/gateway.ts";
 import { Errors, GatewayError } from "../core/errors.ts";
-import { endpointKey } from "../routes/table.ts";
+import { endpointKey } from "../endpoints/model.ts";
 import { verifyApiTokenThrottled } from "../tokens/verify.ts";
 import { forward } from "../proxy/forward.ts";
 import { joinUpstream } from "../proxy/path.ts";

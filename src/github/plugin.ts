@@ -6,7 +6,7 @@ import { Elysia } from "elysia";
 import type { Gateway } from "../server/gateway.ts";
 import { GithubService } from "./service.ts";
 import { Errors } from "../core/errors.ts";
-import { pathOf } from "../server/pipeline.ts";
+import { pathOf } from "../core/url.ts";
 
 /**
  * `ownMethods(path)`: the methods the gateway's own routes serve at `path`, or null when none matches.

@@ -7,7 +7,7 @@ import { randomToken, sha256 } from "../crypto/hash.ts";
 import type { Gateway } from "../server/gateway.ts";
 import { request } from "../proxy/outbound.ts";
 import { isGatewayError } from "../core/errors.ts";
-import { pathOf } from "../server/pipeline.ts";
+import { pathOf } from "../core/url.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { oauthError } from "./errors.ts";
 

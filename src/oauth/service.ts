@@ -7,8 +7,9 @@
 import { pkceChallenge, randomToken as random } from "../crypto/hash.ts";
 import { GatewayError, isGatewayError, isStoreUnavailable } from "../core/errors.ts";
 import { didYouMean } from "../core/suggest.ts";
-import type { Gateway } from "../server/gateway.ts";
-import type { Grant, GrantInfo } from "../store/index.ts";
+import type { AuditRepo, Grant, GrantInfo, OAuthRepo } from "../store/index.ts";
+import type { SingleFlight } from "../state/types.ts";
+import type { Logger } from "../core/log.ts";
 import type { ConnectionRoute } from "./compile.ts";
 import { exchangeCode, OAuthError, refreshGrant, revoke, type TokenSet } from "./client.ts";
 
@@ -30,22 +31,32 @@ export interface ConnectionStatus extends Partial<GrantInfo> {
   reason?: string;
 }
 
+/** What the OAuth connections need: the grants and audit repositories, single flight, the table in force, a logger. */
+export interface OAuthDeps {
+  grants: OAuthRepo;
+  audit: AuditRepo;
+  flights: SingleFlight;
+  /** the configured connections and the public URL of the route table in force (they follow reloads) */
+  table: () => { connections: ReadonlyMap<string, ConnectionRoute>; publicUrl: URL };
+  log: Logger;
+}
+
 export class OAuthService {
   /** connections made at run time (discovered upstream authorization servers), next to the configured ones */
   private readonly dynamic = new Map<string, ConnectionRoute>();
-  constructor(private readonly gw: Gateway) {}
+  constructor(private readonly d: OAuthDeps) {}
 
   registerConnection(c: ConnectionRoute): void {
     this.dynamic.set(c.name, c);
   }
 
   hasConnection(name: string): boolean {
-    return this.gw.routes.current().connections.has(name) || this.dynamic.has(name);
+    return this.d.table().connections.has(name) || this.dynamic.has(name);
   }
 
   private connection(name: string): ConnectionRoute {
-    const c = this.gw.routes.current().connections.get(name) ?? this.dynamic.get(name);
-    if (!c) throw connectionNotFound(name, [...this.gw.routes.current().connections.keys(), ...this.dynamic.keys()]);
+    const c = this.d.table().connections.get(name) ?? this.dynamic.get(name);
+    if (!c) throw connectionNotFound(name, [...this.d.table().connections.keys(), ...this.dynamic.keys()]);
     return c;
   }
 
@@ -54,7 +65,7 @@ export class OAuthService {
   }
 
   private base(): string {
-    const pub = this.gw.routes.current().publicUrl.href;
+    const pub = this.d.table().publicUrl.href;
     return pub.endsWith("/") ? pub : `${pub}/`;
   }
 
@@ -64,7 +75,7 @@ export class OAuthService {
     const now = Date.now();
     const link = random();
     const expiresAt = now + STATE_TTL_MS;
-    await this.gw.store.oauth.createState({
+    await this.d.grants.createState({
       state: random(),
       link,
       connection: name,
@@ -74,14 +85,14 @@ export class OAuthService {
       createdAt: now,
       expiresAt,
     });
-    await this.gw.store.oauth.pruneStates(now);
-    await this.gw.store.audit.append({ kind: "oauth_connection.connect_started", actor, subject: name });
+    await this.d.grants.pruneStates(now);
+    await this.d.audit.append({ kind: "oauth_connection.connect_started", actor, subject: name });
     return { url: new URL(`oauth/connect/${link}`, this.base()).href, expiresAt };
   }
 
   /** GET /oauth/connect/:link → the provider's authorize URL (the link works once). */
   async authorizeUrl(link: string): Promise<URL> {
-    const s = await this.gw.store.oauth.takeLink(link, Date.now());
+    const s = await this.d.grants.takeLink(link, Date.now());
     if (!s) throw new GatewayError("invalid_link", "This connect link is unknown, expired or already used; start again with `hubgate connect`", 400);
     return this.buildAuthorizeUrl(this.connection(s.connection), s.redirectUri, s.state, s.codeVerifier);
   }
@@ -118,7 +129,7 @@ export class OAuthService {
   async saveTokens(connectionName: string, grantKey: string, t: TokenSet): Promise<void> {
     const conn = this.connection(connectionName);
     const now = Date.now();
-    await this.gw.store.oauth.saveGrant({
+    await this.d.grants.saveGrant({
       connection: grantKey,
       accessToken: t.accessToken,
       refreshToken: t.refreshToken,
@@ -134,15 +145,15 @@ export class OAuthService {
   /** GET /oauth/callback: exchange the code; returns the connection name. Errors are GatewayErrors with a page-ready message. */
   async callback(params: URLSearchParams): Promise<string> {
     const state = params.get("state");
-    const s = state ? await this.gw.store.oauth.takeState(state, Date.now()) : null;
+    const s = state ? await this.d.grants.takeState(state, Date.now()) : null;
     if (!s) {
-      await this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", detail: { reason: "bad_state" } });
+      await this.d.audit.append({ kind: "oauth_connection.connect_failed", detail: { reason: "bad_state" } });
       throw new GatewayError("invalid_state", "The sign-in could not be matched to a connect request (unknown, expired or reused state). Start again.", 400);
     }
     const name = s.connection;
     const providerError = params.get("error");
     if (providerError) {
-      await this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason: providerError } });
+      await this.d.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason: providerError } });
       throw new GatewayError("access_denied", `The provider did not grant access (${providerError}${params.get("error_description") ? `: ${params.get("error_description")}` : ""}).`, 400);
     }
     const code = params.get("code");
@@ -153,12 +164,12 @@ export class OAuthService {
       t = await exchangeCode(conn, code, s.redirectUri, s.codeVerifier);
     } catch (e) {
       const reason = e instanceof OAuthError ? e.error : "exchange_failed";
-      await this.gw.store.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason } });
+      await this.d.audit.append({ kind: "oauth_connection.connect_failed", actor: s.actor ?? undefined, subject: name, detail: { reason } });
       throw new GatewayError("exchange_failed", `Exchanging the authorization code failed (${e instanceof Error ? e.message : reason}).`, 502);
     }
     await this.saveTokens(name, name, t);
-    await this.gw.store.audit.append({ kind: "oauth_connection.connected", actor: s.actor ?? undefined, subject: name, detail: { scopes: this.scopesOf(t, conn) } });
-    this.gw.log.info("oauth connection connected", { connection: name });
+    await this.d.audit.append({ kind: "oauth_connection.connected", actor: s.actor ?? undefined, subject: name, detail: { scopes: this.scopesOf(t, conn) } });
+    this.d.log.info("oauth connection connected", { connection: name });
     return name;
   }
 
@@ -169,7 +180,7 @@ export class OAuthService {
   /** The stored grant, unsealed; one that cannot be unsealed is an unseal_failed naming the connection. */
   private async readGrant(name: string, grantKey: string): Promise<Grant | null> {
     try {
-      return await this.gw.store.oauth.grant(grantKey);
+      return await this.d.grants.grant(grantKey);
     } catch (e) {
       if (isGatewayError(e) && e.code === "unseal_failed")
         throw new GatewayError("unseal_failed", `The stored grant of "${name}" cannot be unsealed: ${e.message}`, 500, { cause: e });
@@ -184,7 +195,7 @@ export class OAuthService {
     if (!grant) throw failed(`"${name}" is not connected (run \`hubgate connect ${name}\`)`);
     if (!opts.force && (grant.expiresAt === null || grant.expiresAt - Date.now() > REFRESH_MARGIN_MS)) return grant.accessToken;
     // one refresh per grant at a time: providers such as GitHub issue single-use refresh tokens
-    return this.gw.state.flights.run(`oauth-refresh:${grantKey}`, () => this.refresh(name, grantKey, failed, opts.force ? grant.accessToken : null));
+    return this.d.flights.run(`oauth-refresh:${grantKey}`, () => this.refresh(name, grantKey, failed, opts.force ? grant.accessToken : null));
   }
 
   private async refresh(name: string, grantKey: string, failed: (why: string) => GatewayError, staleToken: string | null): Promise<string> {
@@ -203,7 +214,7 @@ export class OAuthService {
       const now = Date.now();
       // saved only over the version read above (the refresh's fencing token): a leader that outlived its
       // lock, whose grant another replica refreshed meanwhile, keeps what that one stored
-      const saved = await this.gw.store.oauth.saveRefreshed({
+      const saved = await this.d.grants.saveRefreshed({
         ...grant,
         accessToken: t.accessToken,
         refreshToken: t.refreshToken ?? grant.refreshToken, // a rotated refresh token replaces the old one
@@ -215,11 +226,11 @@ export class OAuthService {
       });
       if (!saved) {
         const current = await this.readGrant(name, grantKey);
-        this.gw.log.warn("oauth refresh raced another; the grant it stored is kept", { connection: grantKey });
+        this.d.log.warn("oauth refresh raced another; the grant it stored is kept", { connection: grantKey });
         if (current) return current.accessToken;
         throw failed(`"${name}" was disconnected during the refresh`);
       }
-      await this.gw.store.audit.append({ kind: "oauth_connection.refreshed", actor: "system", subject: grantKey, detail: { rotated: t.refreshToken !== null } });
+      await this.d.audit.append({ kind: "oauth_connection.refreshed", actor: "system", subject: grantKey, detail: { rotated: t.refreshToken !== null } });
       return t.accessToken;
     } catch (e) {
       const reason = e instanceof OAuthError ? e.error : "refresh_failed";
@@ -231,9 +242,9 @@ export class OAuthService {
   }
 
   private async refreshFailed(name: string, reason: string): Promise<void> {
-    await this.gw.store.oauth.setError(name, reason);
-    await this.gw.store.audit.append({ kind: "oauth_connection.refresh_failed", actor: "system", subject: name, detail: { reason } });
-    this.gw.log.warn("oauth refresh failed", { connection: name, reason });
+    await this.d.grants.setError(name, reason);
+    await this.d.audit.append({ kind: "oauth_connection.refresh_failed", actor: "system", subject: name, detail: { reason } });
+    this.d.log.warn("oauth refresh failed", { connection: name, reason });
   }
 
   /**
@@ -243,14 +254,14 @@ export class OAuthService {
    */
   async disconnect(name: string, actor: string, opts: { force?: boolean } = {}): Promise<{ revoked: boolean; deleted: boolean; unreadable: boolean }> {
     if (opts.force) {
-      if (!this.hasConnection(name) && !(await this.gw.store.oauth.info(name))) this.connection(name); // connection_not_found
+      if (!this.hasConnection(name) && !(await this.d.grants.info(name))) this.connection(name); // connection_not_found
       const unreadable = await this.readGrant(name, name).then(
         () => false,
         (e: unknown) => isGatewayError(e) && e.code === "unseal_failed",
       );
-      const deleted = await this.gw.store.oauth.deleteGrant(name);
-      await this.gw.store.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked: false, deleted, forced: true, unreadable } });
-      if (deleted) this.gw.log.warn("grant deleted without revoking it at the provider (forced)", { connection: name, unreadable });
+      const deleted = await this.d.grants.deleteGrant(name);
+      await this.d.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked: false, deleted, forced: true, unreadable } });
+      if (deleted) this.d.log.warn("grant deleted without revoking it at the provider (forced)", { connection: name, unreadable });
       return { revoked: false, deleted, unreadable };
     }
     const conn = this.connection(name);
@@ -271,11 +282,11 @@ export class OAuthService {
       try {
         revoked = await revoke(conn, grant.refreshToken ?? grant.accessToken, grant.refreshToken ? "refresh_token" : "access_token");
       } catch (e) {
-        this.gw.log.warn("revocation at the provider failed; deleting the grant anyway", { connection: name, reason: e instanceof OAuthError ? e.error : "error" });
+        this.d.log.warn("revocation at the provider failed; deleting the grant anyway", { connection: name, reason: e instanceof OAuthError ? e.error : "error" });
       }
     }
-    const deleted = await this.gw.store.oauth.deleteGrant(name);
-    await this.gw.store.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked, deleted } });
+    const deleted = await this.d.grants.deleteGrant(name);
+    await this.d.audit.append({ kind: "oauth_connection.disconnected", actor, subject: name, detail: { revoked, deleted } });
     return { revoked, deleted, unreadable: false };
   }
 
@@ -283,11 +294,11 @@ export class OAuthService {
   async status(): Promise<ConnectionStatus[]> {
     const now = Date.now();
     return Promise.all(
-      [...this.gw.routes.current().connections.values()].map(async (c): Promise<ConnectionStatus> => {
-        const g = await this.gw.store.oauth.info(c.name);
+      [...this.d.table().connections.values()].map(async (c): Promise<ConnectionStatus> => {
+        const g = await this.d.grants.info(c.name);
         if (!g) return { name: c.name, preset: c.preset, status: "not_connected" };
         try {
-          await this.gw.store.oauth.grant(c.name);
+          await this.d.grants.grant(c.name);
         } catch (e) {
           if (isGatewayError(e) && e.code === "unseal_failed") return { name: c.name, preset: c.preset, ...g, status: "unreadable", reason: e.message };
           throw e;

@@ -13,7 +13,7 @@ import { stat } from "node:fs/promises";
 import type { Config } from "../config/schema.ts";
 import { request } from "../proxy/outbound.ts";
 import { isGatewayError } from "../core/errors.ts";
-import { endpointKey } from "../routes/table.ts";
+import { endpointKey } from "../endpoints/model.ts";
 import { describeRef, parseDocumentRef, type DocumentRef } from "./ref.ts";
 import { isObject, type OpenApiDocument } from "./types.ts";
 

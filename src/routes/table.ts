@@ -7,7 +7,7 @@ import type { Config } from "../config/schema.ts";
 import type { SecretValues } from "../config/secrets.ts";
 import type { EndpointRoute } from "../endpoints/compile.ts";
 import type { McpUpstreamRoute } from "../mcp/compile.ts";
-import type { ConfigToken } from "../tokens/verify.ts";
+import type { ConfigToken } from "../tokens/compile.ts";
 import type { GithubRoute } from "../github/compile.ts";
 import type { ConnectionRoute } from "../oauth/compile.ts";
 import type { ConfigIssue } from "../config/validate.ts";
@@ -43,10 +43,6 @@ export interface RouteTable {
   readonly connections: ReadonlyMap<string, ConnectionRoute>;
   /** key: upstream name; "" is the default upstream served at /mcp */
   readonly mcpUpstreams: ReadonlyMap<string, McpUpstreamRoute>;
-}
-
-export function endpointKey(project: string, slug: string): string {
-  return `${project}/${slug}`;
 }
 
 /** Holds the current table; `swap` is a single reference assignment, hence atomic for readers. */

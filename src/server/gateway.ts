@@ -114,8 +114,8 @@ export class Gateway {
     private storeLock: StoreLock | null,
   ) {
     this.authThrottle = new AuthThrottle({ counter: state.rateCounter, audit: store.audit });
-    this.oauth = new OAuthService(this);
-    this.requestLog = new RequestLogger(this);
+    this.oauth = new OAuthService({ grants: store.oauth, audit: store.audit, flights: state.flights, table: () => this.routes.current(), log });
+    this.requestLog = new RequestLogger({ repo: store.requestLogs, logging: () => this.config.logging, log });
     this.metrics.gauge("hubgate_config_version", "Version of the route table in use").set({}, () => this.routes.current().version);
     this.metrics.gauge("hubgate_uptime_seconds", "Seconds since start").set({}, () => Math.round((Date.now() - this.startedAt) / 1000));
   }

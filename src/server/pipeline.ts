@@ -4,6 +4,7 @@
  * end, and the mapping of any error to `{"error": code, "message": …}`.
  */
 import { GatewayError, Errors } from "../core/errors.ts";
+import { pathOf } from "../core/url.ts";
 import type { Logger } from "../core/log.ts";
 import type { Gateway } from "./gateway.ts";
 
@@ -15,15 +16,6 @@ const BUN_MAX_HEADER_BYTES = 16 * 1024;
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE"]);
 export const SERVED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
-/** The path of a request URL without parsing it (a non-URL target, e.g. CONNECT's authority form, gives "/"). */
-export function pathOf(url: string): string {
-  const scheme = url.indexOf("//");
-  if (scheme < 0) return "/";
-  const start = url.indexOf("/", scheme + 2);
-  if (start < 0) return "/";
-  const q = url.indexOf("?", start);
-  return url.slice(start, q < 0 ? undefined : q);
-}
 
 /** Each request's id, once chosen (Pipeline.requestId), so that code far from the pipeline can name it in a log line. */
 const ids = new WeakMap<Request, string>();

@@ -13,7 +13,8 @@
  */
 import { durationMs } from "../config/types.ts";
 import { GatewayError, isStoreUnavailable } from "../core/errors.ts";
-import type { Gateway } from "./gateway.ts";
+import type { Logger } from "../core/log.ts";
+import type { LoggingConfig } from "./model.ts";
 import type { NewRequestLog, RequestLog, RequestLogRepo } from "../store/index.ts";
 
 const PRUNE_EVERY = 500;
@@ -29,6 +30,13 @@ const FLUSH_MS = 100;
 const FLUSH_ROWS = 256;
 const MAX_WAITING = 10_000;
 
+/** What the request log needs: its repository, the [logging] section in force (it follows reloads), a logger. */
+export interface RequestLogDeps {
+  repo: RequestLogRepo;
+  logging: () => LoggingConfig;
+  log: Logger;
+}
+
 export class RequestLogger {
   /** rows written since the last prune */
   private sincePrune = 0;
@@ -41,10 +49,10 @@ export class RequestLogger {
   /** rows dropped while the store was unavailable, not yet reported */
   private dropped = 0;
   private closed = false;
-  constructor(private readonly gw: Gateway) {}
+  constructor(private readonly d: RequestLogDeps) {}
 
   private enabled(): boolean {
-    return this.gw.config.logging.request_log_max_rows > 0;
+    return this.d.logging().request_log_max_rows > 0;
   }
 
   write(entry: NewRequestLog): void {
@@ -57,7 +65,7 @@ export class RequestLogger {
   /** The stored rows, including those still waiting for their batch (every reader goes through here). */
   async list(q: Parameters<RequestLogRepo["list"]>[0]): Promise<RequestLog[]> {
     await this.flush();
-    return this.gw.store.requestLogs.list(q);
+    return this.d.repo.list(q);
   }
 
   /** Write the rows recorded so far (list and shutdown call this first); resolves when they are written (or kept for later). Never rejects. */
@@ -75,9 +83,9 @@ export class RequestLogger {
     const rows = this.pending;
     this.pending = [];
     try {
-      await this.gw.store.requestLogs.appendMany(rows);
+      await this.d.repo.appendMany(rows);
       if (this.dropped) {
-        this.gw.log.warn("request log rows were dropped while the store was unavailable", { rows: this.dropped });
+        this.d.log.warn("request log rows were dropped while the store was unavailable", { rows: this.dropped });
         this.dropped = 0;
       }
       this.sincePrune += rows.length;
@@ -95,7 +103,7 @@ export class RequestLogger {
         if (!this.closed) this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS * 10);
         return;
       }
-      this.gw.log.warn("request log write failed", { rows: rows.length, err: e instanceof Error ? e.message : String(e) });
+      this.d.log.warn("request log write failed", { rows: rows.length, err: e instanceof Error ? e.message : String(e) });
     }
   }
 
@@ -106,17 +114,17 @@ export class RequestLogger {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const lost = this.pending.length + this.dropped;
-    if (lost) this.gw.log.warn("request log rows not written at shutdown: the store is unavailable", { rows: lost });
+    if (lost) this.d.log.warn("request log rows not written at shutdown: the store is unavailable", { rows: lost });
     this.pending = [];
   }
 
   /** Retention: rows beyond request_log_max_rows or older than request_log_max_age go. Never rejects (0 when the store cannot be reached). */
   async prune(): Promise<number> {
-    const l = this.gw.config.logging;
+    const l = this.d.logging();
     try {
-      return await this.gw.store.requestLogs.prune(l.request_log_max_rows, durationMs(l.request_log_max_age), Date.now());
+      return await this.d.repo.prune(l.request_log_max_rows, durationMs(l.request_log_max_age), Date.now());
     } catch (e) {
-      if (!isStoreUnavailable(e)) this.gw.log.warn("request log retention failed", { err: e instanceof Error ? e.message : String(e) });
+      if (!isStoreUnavailable(e)) this.d.log.warn("request log retention failed", { err: e instanceof Error ? e.message : String(e) });
       return 0;
     }
   }

@@ -2,8 +2,15 @@
 import type { Config } from "../config/schema.ts";
 import type { SecretValues } from "../config/secrets.ts";
 import { checkApiTokenFormat, hashApiToken } from "../crypto/apitoken.ts";
-import type { ConfigToken } from "./verify.ts";
 import { ConfigError } from "../config/load.ts";
+
+/** A token declared in [[projects.tokens]], compiled into the route table by hash. */
+export interface ConfigToken {
+  id: string;
+  project: string;
+  name: string;
+  scopes: readonly string[];
+}
 
 export function compileConfigTokens(config: Config, secrets: SecretValues, skipped: ReadonlySet<string> = new Set()): Map<string, ConfigToken> {
   const out = new Map<string, ConfigToken>();

@@ -6,7 +6,7 @@
 import { Errors, GatewayError } from "../core/errors.ts";
 import { checkApiTokenFormat, hashApiToken } from "../crypto/apitoken.ts";
 import type { Gateway } from "../server/gateway.ts";
-import { pathOf } from "../server/pipeline.ts";
+import { pathOf } from "../core/url.ts";
 import type { AuthSurface } from "./throttle.ts";
 
 export interface VerifiedToken {
@@ -15,14 +15,6 @@ export interface VerifiedToken {
   name: string;
   scopes: readonly string[];
   source: "store" | "config";
-}
-
-/** A token declared in [[projects.tokens]], compiled into the route table by hash. */
-export interface ConfigToken {
-  id: string;
-  project: string;
-  name: string;
-  scopes: readonly string[];
 }
 
 const challenge = (error?: string) => ({
