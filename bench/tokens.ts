@@ -1,13 +1,12 @@
 #!/usr/bin/env bun
 /**
  * `bun bench/tokens.ts`: what checking a stored API token costs on the endpoint path, on the embedded
- * SQLite store. Two figures: verifyApiToken in process (µs per call), and
+ * SQLite store. Two figures: a token check (TokenVerifier.verify) in process (µs per call), and
  * requests/s through `hubgate serve` to a local upstream on a token-guarded endpoint (request log on,
  * hubgate's default), autocannon, 3 interleaved rounds. Loopback only, about a minute.
  */
 import { join } from "node:path";
 import { createApiToken } from "../src/tokens/service.ts";
-import { verifyApiToken } from "../src/tokens/verify.ts";
 import { inProcess } from "../test/helpers/gateway.ts";
 import { ROOT, load, spawnUrl, startGateway } from "./lib.ts";
 
@@ -18,9 +17,9 @@ async function inProcessFigure(): Promise<number> {
   const { token } = await createApiToken(h.gw, { project: "p", name: "bench", scopes: ["proxy"], actor: "bench" });
   const request = new Request("http://localhost/api/p/proxy/e/x", { headers: { authorization: `Bearer ${token}` } });
   const time = async (): Promise<number> => {
-    for (let i = 0; i < 20_000; i++) await verifyApiToken(h.gw, request, { project: "p", scope: "proxy" });
+    for (let i = 0; i < 20_000; i++) await h.gw.tokens.verify(request, { project: "p", scope: "proxy" });
     const t0 = performance.now();
-    for (let i = 0; i < N; i++) await verifyApiToken(h.gw, request, { project: "p", scope: "proxy" });
+    for (let i = 0; i < N; i++) await h.gw.tokens.verify(request, { project: "p", scope: "proxy" });
     return ((performance.now() - t0) * 1000) / N;
   };
   const store = Math.min(await time(), await time(), await time());
@@ -29,7 +28,7 @@ async function inProcessFigure(): Promise<number> {
 }
 
 const inproc = await inProcessFigure();
-console.log(`verifyApiToken, stored token, in process: ${inproc.toFixed(2)} µs/call (best of 3 × ${N})`);
+console.log(`token check, stored token, in process: ${inproc.toFixed(2)} µs/call (best of 3 × ${N})`);
 
 const up = await spawnUrl([process.execPath, join(ROOT, "bench/upstream.ts")]);
 const body = `[[projects]]\nid = "b"\n[[projects.endpoints]]\nslug = "e"\nupstream_url = "${up.url}"\nallow_private = true\n`;

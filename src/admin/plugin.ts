@@ -4,7 +4,6 @@ import type { Gateway } from "../server/gateway.ts";
 import { Errors, GatewayError } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { checkApiTokenFormat } from "../crypto/apitoken.ts";
-import { verifyApiToken } from "../tokens/verify.ts";
 import { pathOf } from "../core/url.ts";
 
 /** Who is calling the admin API: the [admin] token (everything) or an API token with scope admin (its own project). */
@@ -21,7 +20,7 @@ export function requireAdmin(gw: Gateway, request: Request): Promise<AdminPrinci
   const expected = gw.routes.current().secrets.get("admin.token");
   return gw.authThrottle.guard(gw.clientAddress(request), "admin", pathOf(request.url), presented !== undefined && presented !== "", async (): Promise<AdminPrincipal> => {
     if (presented && checkApiTokenFormat(presented)) {
-      const t = await verifyApiToken(gw, request, { scope: "admin" }, presented);
+      const t = await gw.tokens.verify(request, { scope: "admin" }, presented);
       return { kind: "project", project: t.project, actor: `token:${t.id}` };
     }
     if (expected === undefined) throw new GatewayError("admin_disabled", "The admin API is disabled: set [admin] token", 403);

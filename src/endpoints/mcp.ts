@@ -8,7 +8,6 @@
  */
 import type { Gateway } from "../server/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
-import { verifyApiTokenThrottled } from "../tokens/verify.ts";
 import { VERSION } from "../version.ts";
 import type { EndpointRoute, McpToolRoute } from "./compile.ts";
 
@@ -77,7 +76,7 @@ function scalar(v: unknown): string {
 }
 
 export async function projectMcp(gw: Gateway, request: Request, project: string, proxy: Handler): Promise<Response> {
-  await verifyApiTokenThrottled(gw, request, { project, scope: "proxy" });
+  await gw.tokens.verifyThrottled(request, { project, scope: "proxy" });
   const table = gw.routes.current();
   const tools = new Map<string, { route: EndpointRoute; tool: McpToolRoute }>();
   for (const route of table.endpoints.values()) if (route.project === project) for (const tool of route.mcpTools) tools.set(tool.name, { route, tool });

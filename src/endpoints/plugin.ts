@@ -8,7 +8,6 @@ import { Elysia } from "elysia";
 import type { Gateway } from "../server/gateway.ts";
 import { Errors, GatewayError } from "../core/errors.ts";
 import { endpointKey } from "../endpoints/model.ts";
-import { verifyApiTokenThrottled } from "../tokens/verify.ts";
 import { forward } from "../proxy/forward.ts";
 import { joinUpstream } from "../proxy/path.ts";
 import type { EndpointRoute } from "./compile.ts";
@@ -36,7 +35,7 @@ export function createEndpointHandler(gw: Gateway): (request: Request) => Promis
     const entry = () => ({ at: Date.now(), project: route.project, endpoint: route.slug, tokenId, method: request.method, path: rest || "/", provider: route.oauthConnection ?? null, error: null });
     try {
       if (!route.allowedMethods.includes(request.method)) throw Errors.methodNotAllowed([...route.allowedMethods]);
-      const token = route.authMode === "token" ? await verifyApiTokenThrottled(gw, request, { project: route.project, scope: "proxy" }) : null;
+      const token = route.authMode === "token" ? await gw.tokens.verifyThrottled(request, { project: route.project, scope: "proxy" }) : null;
       tokenId = token?.id ?? null;
       const limitHeaders = await rateLimit(route, token?.id ?? clientKey(request));
       const inject: Record<string, string> = { ...route.headers };

@@ -6,7 +6,6 @@ import { Errors, GatewayError } from "../core/errors.ts";
 import type { Gateway } from "../server/gateway.ts";
 import type { RouteTable } from "../routes/table.ts";
 import { forward } from "../proxy/forward.ts";
-import { verifyApiTokenThrottled } from "../tokens/verify.ts";
 import { bucketOf } from "./bucket.ts";
 import { clientCredential, LoginCache, type ClientCredential } from "./auth.ts";
 import { classifyGraphql } from "./graphql.ts";
@@ -138,7 +137,7 @@ export class GithubService {
       if (cred.kind === "github") return this.passThrough(request, new URL(ctx.target), g, ctx.clientBase, cred, ctx.graphql?.text);
       if (cred.kind === "none")
         throw Errors.unauthorized("A hubgate API token with scope github:read is required for reads", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate"' });
-      await verifyApiTokenThrottled(this.gw, request, { scope: "github:read" }, cred.token, "github");
+      await this.gw.tokens.verifyThrottled(request, { scope: "github:read" }, cred.token, "github");
     }
     return readThrough(ctx, { gw: this.gw, g, pool: this.pool, cache: this.cache });
   }

@@ -21,6 +21,7 @@ import { createMemoryState, createState, type SharedState } from "../state/index
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "./requestlog.ts";
 import { AuthThrottle } from "../tokens/throttle.ts";
+import { TokenVerifier } from "../tokens/verify.ts";
 import type { WorkerLink } from "./cluster.ts";
 import { DocumentCache, loadUpstreamDocuments, type UpstreamDocuments } from "../openapi/load.ts";
 import type { LoggingConfig } from "./model.ts";
@@ -94,6 +95,8 @@ export class Gateway {
   readonly oauth: OAuthService;
   /** under `[server] workers`: this worker's line to its supervisor (null in a single process) */
   cluster: WorkerLink | null = null;
+  /** hubgate API tokens: declared in the table or stored, checked behind the throttle */
+  readonly tokens: TokenVerifier;
   /** failed credential checks per client address, for every surface */
   readonly authThrottle: AuthThrottle;
   /** the proxied-request log (endpoints and MCP), with its retention */
@@ -114,6 +117,7 @@ export class Gateway {
     private storeLock: StoreLock | null,
   ) {
     this.authThrottle = new AuthThrottle({ counter: state.rateCounter, audit: store.audit });
+    this.tokens = new TokenVerifier({ declared: () => this.routes.current().apiTokens, repo: store.apiTokens, throttle: this.authThrottle, clientAddress: (r) => this.clientAddress(r) });
     this.oauth = new OAuthService({ grants: store.oauth, audit: store.audit, flights: state.flights, table: () => this.routes.current(), log });
     this.requestLog = new RequestLogger({ repo: store.requestLogs, logging: () => this.config.logging, log });
     this.metrics.gauge("hubgate_config_version", "Version of the route table in use").set({}, () => this.routes.current().version);

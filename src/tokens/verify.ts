@@ -5,9 +5,10 @@
  */
 import { Errors, GatewayError } from "../core/errors.ts";
 import { checkApiTokenFormat, hashApiToken } from "../crypto/apitoken.ts";
-import type { Gateway } from "../server/gateway.ts";
+import type { ApiTokenRepo } from "../store/index.ts";
+import type { ConfigToken } from "./compile.ts";
 import { pathOf } from "../core/url.ts";
-import type { AuthSurface } from "./throttle.ts";
+import type { AuthSurface, AuthThrottle } from "./throttle.ts";
 
 export interface VerifiedToken {
   id: string;
@@ -26,39 +27,45 @@ export function bearerOf(request: Request): string | null {
   return m ? m[1]! : null;
 }
 
-/**
- * `need.project` absent: a gateway-wide scope (e.g. github:read), held by a token of any project.
- * A stored token is looked up in the store on every call — no local cache, so a revocation made through
- * any replica is refused by the next request everywhere. Recording its use is not waited for.
- */
-export async function verifyApiToken(gw: Gateway, request: Request, need: { project?: string; scope: string }, raw: string | null = bearerOf(request)): Promise<VerifiedToken> {
-  if (!raw) throw Errors.unauthorized("A hubgate API token is required (Authorization: Bearer hg_…)", "unauthorized", challenge());
-  if (!checkApiTokenFormat(raw)) throw Errors.unauthorized("The API token is not valid", "invalid_token", challenge("invalid_token"));
-  const hash = hashApiToken(raw);
-  const declared = gw.routes.current().apiTokens.get(hash);
-  const found: VerifiedToken | null = declared ? { ...declared, source: "config" } : await stored(gw, hash);
-  if (!found) throw Errors.unauthorized("The API token is not valid, expired or revoked", "invalid_token", challenge("invalid_token"));
-  if (need.project !== undefined && found.project !== need.project) throw new GatewayError("wrong_project", "This token belongs to another project", 403);
-  if (!found.scopes.includes(need.scope)) throw new GatewayError("insufficient_scope", `This token lacks the scope "${need.scope}"`, 403);
-  return found;
+/** What checking a token needs: the tokens declared in the table in force, the stored ones, the throttle, the client's address. */
+export interface TokenDeps {
+  declared: () => ReadonlyMap<string, ConfigToken>;
+  repo: Pick<ApiTokenRepo, "findByHash" | "touch">;
+  throttle: AuthThrottle;
+  clientAddress: (request: Request) => string;
 }
 
-async function stored(gw: Gateway, hash: string): Promise<VerifiedToken | null> {
-  const row = await gw.store.apiTokens.findByHash(hash);
-  const now = Date.now();
-  if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
-  // off the request's path: a failed write of last_used_at (the store went away just now) costs nothing but the mark
-  gw.store.apiTokens.touch(row.id, now).catch(() => undefined);
-  return { id: row.id, project: row.project, name: row.name, scopes: row.scopes, source: "store" };
-}
+export class TokenVerifier {
+  constructor(private readonly d: TokenDeps) {}
 
-/** verifyApiToken behind the one authentication throttle (tokens/throttle.ts), counted for `surface`. */
-export function verifyApiTokenThrottled(
-  gw: Gateway,
-  request: Request,
-  need: { project?: string; scope: string },
-  raw: string | null = bearerOf(request),
-  surface: AuthSurface = "proxy",
-): Promise<VerifiedToken> {
-  return gw.authThrottle.guard(gw.clientAddress(request), surface, pathOf(request.url), raw !== null, () => verifyApiToken(gw, request, need, raw));
+  /**
+   * `need.project` absent: a gateway-wide scope (e.g. github:read), held by a token of any project.
+   * A stored token is looked up in the store on every call — no local cache, so a revocation made through
+   * any replica is refused by the next request everywhere. Recording its use is not waited for.
+   */
+  async verify(request: Request, need: { project?: string; scope: string }, raw: string | null = bearerOf(request)): Promise<VerifiedToken> {
+    if (!raw) throw Errors.unauthorized("A hubgate API token is required (Authorization: Bearer hg_…)", "unauthorized", challenge());
+    if (!checkApiTokenFormat(raw)) throw Errors.unauthorized("The API token is not valid", "invalid_token", challenge("invalid_token"));
+    const hash = hashApiToken(raw);
+    const declared = this.d.declared().get(hash);
+    const found: VerifiedToken | null = declared ? { ...declared, source: "config" } : await this.stored(hash);
+    if (!found) throw Errors.unauthorized("The API token is not valid, expired or revoked", "invalid_token", challenge("invalid_token"));
+    if (need.project !== undefined && found.project !== need.project) throw new GatewayError("wrong_project", "This token belongs to another project", 403);
+    if (!found.scopes.includes(need.scope)) throw new GatewayError("insufficient_scope", `This token lacks the scope "${need.scope}"`, 403);
+    return found;
+  }
+
+  private async stored(hash: string): Promise<VerifiedToken | null> {
+    const row = await this.d.repo.findByHash(hash);
+    const now = Date.now();
+    if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
+    // off the request's path: a failed write of last_used_at (the store went away just now) costs nothing but the mark
+    this.d.repo.touch(row.id, now).catch(() => undefined);
+    return { id: row.id, project: row.project, name: row.name, scopes: row.scopes, source: "store" };
+  }
+
+  /** verify() behind the one authentication throttle (tokens/throttle.ts), counted for `surface`. */
+  verifyThrottled(request: Request, need: { project?: string; scope: string }, raw: string | null = bearerOf(request), surface: AuthSurface = "proxy"): Promise<VerifiedToken> {
+    return this.d.throttle.guard(this.d.clientAddress(request), surface, pathOf(request.url), raw !== null, () => this.verify(request, need, raw));
+  }
 }
