@@ -27,13 +27,9 @@ const provider = upstream(async (req) => {
 const api = upstream((req) => Response.json({ auth: req.headers.get("authorization") }));
 
 type Gw = Running & { lines: string[] };
-let a: Gw;
-let b: Gw;
 
-beforeAll(async () => {
-  redis = await startRedis();
-  const db = await pg.database();
-  const body = `[storage]\nbackend = "postgres"\nurl = "env:DB"\n[state]\nbackend = "redis"\nurl = "env:REDIS"\n[github]\nenabled = false
+/** A replica on the shared PostgreSQL (env DB), `state` added: an endpoint injecting the connection's token. */
+const config = (state: string) => `[storage]\nbackend = "postgres"\nurl = "env:DB"\n${state}[github]\nenabled = false
 [[oauth_connections]]
 name = "idp"
 authorization_url = "${provider.url}/authorize"
@@ -50,6 +46,13 @@ auth_mode = "none"
 allow_private = true
 oauth_connection = "idp"
 `;
+let a: Gw;
+let b: Gw;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const db = await pg.database();
+  const body = config(`[state]\nbackend = "redis"\nurl = "env:REDIS"\n`);
   const env = { DB: db, REDIS: redis.url, CS: "secret" };
   a = (await startGateway(body, env)) as Gw;
   b = (await startGateway(body, env)) as Gw;
@@ -76,23 +79,7 @@ test("100 concurrent requests over two replicas, all needing a refresh: one upst
 
 test("without a shared lock (memory state), the grant's version still keeps one refresh's result: every replica answers with the token it stored", async () => {
   const db = await pg.database();
-  const body = `[storage]\nbackend = "postgres"\nurl = "env:DB"\n[github]\nenabled = false
-[[oauth_connections]]
-name = "idp"
-authorization_url = "${provider.url}/authorize"
-token_url = "${provider.url}/token"
-client_id = "c"
-client_secret = "env:CS"
-allow_private = true
-[[projects]]
-id = "p"
-[[projects.endpoints]]
-slug = "api"
-upstream_url = "${api.url}"
-auth_mode = "none"
-allow_private = true
-oauth_connection = "idp"
-`;
+  const body = config("");
   const env = { DB: db, CS: "secret" };
   const [c, d] = (await Promise.all([startGateway(body, env), startGateway(body, env)])) as [Gw, Gw];
   try {

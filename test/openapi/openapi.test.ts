@@ -4,6 +4,7 @@
  * followed), tools and their limits, and `check` saying why a document is not used.
  */
 import { describe, expect, test } from "bun:test";
+import { configIssues } from "../helpers/config.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig, ConfigError } from "../../src/config/index.ts";
@@ -17,15 +18,7 @@ import type { ConfigIssue } from "../../src/config/validate.ts";
 import type { OpenApiDocument } from "../../src/openapi/types.ts";
 import { runCli, tempDir } from "../helpers/gateway.ts";
 
-const issues = (toml: string): ConfigIssue[] => {
-  try {
-    parseConfig(toml);
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues;
-    throw e;
-  }
-};
+const issues = configIssues;
 const endpoint = (extra: string, id = "p") => `[[projects]]\nid = "${id}"\n[[projects.endpoints]]\nslug = "e"\nupstream_url = "https://api.example"\n${extra}\n`;
 
 describe("config", () => {

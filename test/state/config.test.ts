@@ -3,6 +3,7 @@
  * the Gateway. Two in-process gateways on one real Redis stand for two replicas.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { configIssues } from "../helpers/config.ts";
 import { ConfigError, parseConfig } from "../../src/config/index.ts";
 import { memoryLogger } from "../../src/core/log.ts";
 import { createState, RedisState } from "../../src/state/index.ts";
@@ -20,15 +21,7 @@ afterAll(async () => {
   await redis.stop();
 });
 
-function issues(text: string) {
-  try {
-    parseConfig(text);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues;
-    throw e;
-  }
-  return [];
-}
+const issues = configIssues;
 
 describe("[state] keys", () => {
   test("defaults: memory, nothing to set", () => {

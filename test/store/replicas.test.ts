@@ -4,6 +4,7 @@
  * refresh-token reuse revoking the family everywhere) — and PostgreSQL going away and coming back.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { configIssues } from "../helpers/config.ts";
 import { createHash, randomBytes } from "node:crypto";
 import { ConfigError, parseConfig } from "../../src/config/index.ts";
 import { storeTarget } from "../../src/store/index.ts";
@@ -22,15 +23,7 @@ const up = upstream(async (req) => {
 });
 afterAll(() => up.stop());
 
-function issues(text: string) {
-  try {
-    parseConfig(text);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues;
-    throw e;
-  }
-  return [];
-}
+const issues = configIssues;
 
 describe("[storage] backend keys", () => {
   test("defaults: the embedded SQLite file, as before", () => {
