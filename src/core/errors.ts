@@ -68,6 +68,9 @@ export const isGatewayError = (e: unknown): e is GatewayError => e instanceof Ga
 /** The store is away (PostgreSQL down): a 503 the client should retry — never to be turned into a client error where a failure is caught. */
 export const isStoreUnavailable = (e: unknown): e is GatewayError => e instanceof GatewayError && e.code === "store_unavailable";
 
+/** A dependency of the gateway itself is down (the store or the shared state): a 503 to pass on as it is, logged by its own fault log. */
+export const isDependencyDown = (e: unknown): boolean => e instanceof GatewayError && (e.code === "store_unavailable" || e.code === "state_unavailable");
+
 /** Small factories for the statuses used across features, so codes stay consistent. */
 export const Errors = {
   unauthorized: (message: string, code: ErrorCode = "unauthorized", headers?: Record<string, string>) =>

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { randomToken as rand, sha256 } from "../crypto/hash.ts";
 import type { Gateway } from "../server/gateway.ts";
-import { GatewayError, isStoreUnavailable } from "../core/errors.ts";
+import { GatewayError, isDependencyDown } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { lookupClient } from "./clients.ts";
 import { consentPage, loginPage, PAGE_HEADERS } from "./pages.ts";
@@ -29,7 +29,7 @@ export async function ownsUpstreamState(gw: Gateway, state: string | null): Prom
 
 /** A failure that means "none" here (a client metadata document that cannot be fetched, …), unless the store is away: that stays a 503. */
 const orNull = (e: unknown): null => {
-  if (isStoreUnavailable(e)) throw e;
+  if (isDependencyDown(e)) throw e;
   return null;
 };
 const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_HEADERS });

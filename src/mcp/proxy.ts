@@ -6,7 +6,7 @@
  * metadata headers checked against the JSON-RPC body, headers.ts) — with streams passed unbuffered.
  */
 import type { Gateway } from "../server/gateway.ts";
-import { GatewayError, isStoreUnavailable } from "../core/errors.ts";
+import { GatewayError, isDependencyDown } from "../core/errors.ts";
 import { forward } from "../proxy/forward.ts";
 import { bearerOf } from "../tokens/verify.ts";
 import { reportFailure } from "../server/pipeline.ts";
@@ -71,7 +71,7 @@ export class McpProxy {
 
     const filtering = hasToolFilter(upstream) && listIds.size > 0;
     const connection = await upstreamConnection(this.gw, upstream).catch((e: unknown) => {
-      if (isStoreUnavailable(e)) throw e;
+      if (isDependencyDown(e)) throw e; // the gateway's own store or shared state, not the upstream's authorization server
       throw this.unauthorized(name, "invalid_token", "The upstream's authorization server is unavailable; try again later");
     });
     const send = async (force: boolean) => {
@@ -121,8 +121,8 @@ export class McpProxy {
     try {
       return await this.gw.oauth.accessToken(connection, upstreamGrantKey(user, upstream.name), { force });
     } catch (e) {
-      // a store that is away is no lost grant: the client is told to try again (503), not to sign in again
-      if (isStoreUnavailable(e)) throw e;
+      // a store or shared state that is away is no lost grant: the client is told to try again (503), not to sign in again
+      if (isDependencyDown(e)) throw e;
       // the client sees a 401 (sign in again); a lost or expired grant is the user's to renew (audited below),
       // anything else (unseal_failed, a bug) is the gateway's failure and is logged as such
       if (!(e instanceof GatewayError && e.code === "oauth_connection_failed")) reportFailure(this.gw.log, e, request);

@@ -5,7 +5,7 @@
  * Every step leaves an audit event; no token ever reaches a log line.
  */
 import { pkceChallenge, randomToken as random } from "../crypto/hash.ts";
-import { GatewayError, isGatewayError, isStoreUnavailable } from "../core/errors.ts";
+import { GatewayError, isDependencyDown, isGatewayError } from "../core/errors.ts";
 import { didYouMean } from "../core/suggest.ts";
 import type { AuditRepo, Grant, GrantInfo, OAuthRepo } from "../store/index.ts";
 import type { SingleFlight } from "../state/types.ts";
@@ -235,7 +235,7 @@ export class OAuthService {
     } catch (e) {
       const reason = e instanceof OAuthError ? e.error : "refresh_failed";
       // a store that went away while saving the new token is not the provider refusing: no refresh_failed mark
-      if (isStoreUnavailable(e)) throw e;
+      if (isDependencyDown(e)) throw e;
       await this.refreshFailed(grantKey, reason);
       throw failed(`refreshing "${name}" failed (${reason}); reconnect with \`hubgate connect ${name}\``);
     }

@@ -3,7 +3,7 @@
  * for proxy traffic): a request id, the header and body limits, metrics and the access log at the
  * end, and the mapping of any error to `{"error": code, "message": …}`.
  */
-import { GatewayError, Errors } from "../core/errors.ts";
+import { GatewayError, Errors, isDependencyDown } from "../core/errors.ts";
 import { pathOf } from "../core/url.ts";
 import type { Logger } from "../core/log.ts";
 import type { Gateway } from "./gateway.ts";
@@ -37,13 +37,11 @@ export function requestIdOf(request: Request): string | null {
  * (`store_unavailable`) is the exception to the exception: its driver logs the fault once per interval
  * (core/faultlog.ts), so a store down under load writes a few lines, not one per request.
  */
-const DEPENDENCY_DOWN: ReadonlySet<string> = new Set(["store_unavailable", "state_unavailable"]);
-
 export function reportFailure(log: Logger, error: unknown, request: Request, requestId = requestIdOf(request)): void {
   const where = { request_id: requestId, method: request.method, path: pathOf(request.url) };
   if (error instanceof GatewayError) {
     // a dependency that is down (store, shared state) is logged by its own fault log, once per interval, not per request
-    if (error.status >= 500 && !DEPENDENCY_DOWN.has(error.code)) log.error("request failed", { ...where, code: error.code, status: error.status, message: error.message });
+    if (error.status >= 500 && !isDependencyDown(error)) log.error("request failed", { ...where, code: error.code, status: error.status, message: error.message });
   } else log.error("unhandled error", { ...where, code: "internal_error", status: 500, err: error });
 }
 
