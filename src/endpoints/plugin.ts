@@ -11,19 +11,40 @@ import { endpointKey } from "../endpoints/model.ts";
 import { forward } from "../proxy/forward.ts";
 import { joinUpstream } from "../proxy/path.ts";
 import type { EndpointRoute } from "./compile.ts";
+import type { Registry } from "../metrics/registry.ts";
+import type { RequestLogger } from "../server/requestlog.ts";
+import type { TokenVerifier } from "../tokens/verify.ts";
+import type { RateCounter } from "../state/types.ts";
+import type { Logger } from "../core/log.ts";
 import { projectMcp } from "./mcp.ts";
 import { reportFailure } from "../server/pipeline.ts";
 
 /** /api/<project>/proxy/<slug>[/<rest>] (the fast path routes by it too) */
 export const ENDPOINT_PATH = /^\/api\/([^/]+)\/proxy\/([^/]+)(\/.*)?$/;
 
+/** What the endpoint proxy needs, handed over by the composition root. */
+export interface EndpointDeps {
+  /** the route table in force; each request takes one snapshot */
+  table: () => { endpoints: ReadonlyMap<string, EndpointRoute> };
+  metrics: Pick<Registry, "counter">;
+  requestLog: Pick<RequestLogger, "track" | "write">;
+  tokens: Pick<TokenVerifier, "verifyThrottled">;
+  rateCounter: RateCounter;
+  /** an OAuth connection's access token, refreshed first when it is about to expire */
+  accessToken: (connection: string) => Promise<string>;
+  /** keep an event stream's connection open past the idle timeout */
+  holdOpen: (request: Request, response: Response) => void;
+  clientAddress: (request: Request) => string;
+  log: Logger;
+}
+
 /** The endpoint proxy as a plain request handler (the plugin below routes to it; so can a fast path). */
-export function createEndpointHandler(gw: Gateway): (request: Request) => Promise<Response> {
-  const proxied = gw.metrics.counter("hubgate_endpoint_requests_total", "Proxied endpoint requests by project, endpoint and outcome");
-  const requestLog = gw.requestLog;
+export function createEndpointHandler(d: EndpointDeps): (request: Request) => Promise<Response> {
+  const proxied = d.metrics.counter("hubgate_endpoint_requests_total", "Proxied endpoint requests by project, endpoint and outcome");
+  const requestLog = d.requestLog;
 
   async function handle(request: Request): Promise<Response> {
-    const table = gw.routes.current(); // this request's snapshot, even if a reload swaps the table meanwhile
+    const table = d.table(); // this request's snapshot, even if a reload swaps the table meanwhile
     const url = new URL(request.url);
     const m = ENDPOINT_PATH.exec(url.pathname);
     if (!m) throw Errors.notFound();
@@ -35,14 +56,14 @@ export function createEndpointHandler(gw: Gateway): (request: Request) => Promis
     const entry = () => ({ at: Date.now(), project: route.project, endpoint: route.slug, tokenId, method: request.method, path: rest || "/", provider: route.oauthConnection ?? null, error: null });
     try {
       if (!route.allowedMethods.includes(request.method)) throw Errors.methodNotAllowed([...route.allowedMethods]);
-      const token = route.authMode === "token" ? await gw.tokens.verifyThrottled(request, { project: route.project, scope: "proxy" }) : null;
+      const token = route.authMode === "token" ? await d.tokens.verifyThrottled(request, { project: route.project, scope: "proxy" }) : null;
       tokenId = token?.id ?? null;
       const limitHeaders = await rateLimit(route, token?.id ?? clientKey(request));
       const inject: Record<string, string> = { ...route.headers };
       if (route.oauthConnection !== undefined) inject.authorization = `Bearer ${await upstreamToken(route)}`;
       const target = joinUpstream(route.upstream, rest, url.search);
       const res = await forward(request, target, { timeoutMs: route.timeoutMs, headers: inject, allowPrivate: route.allowPrivate, signal: request.signal });
-      gw.holdOpen(request, res);
+      d.holdOpen(request, res);
       if (limitHeaders) for (const [k, v] of Object.entries(limitHeaders)) res.headers.set(k, v);
       const out = await requestLog.track(res, entry(), started); // awaited: a body that breaks off is logged by the catch below
       proxied.inc({ project: route.project, endpoint: route.slug, outcome: String(res.status) });
@@ -51,7 +72,7 @@ export function createEndpointHandler(gw: Gateway): (request: Request) => Promis
       const code = e instanceof GatewayError ? e.code : "error";
       proxied.inc({ project: route.project, endpoint: route.slug, outcome: code });
       requestLog.write({ ...entry(), status: e instanceof GatewayError ? e.status : 500, ms: Math.round(performance.now() - started), bytes: null, error: code });
-      if (e instanceof GatewayError && e.code === "ssrf_refused") gw.log.warn("SSRF guard refused an upstream", { project: route.project, endpoint: route.slug, reason: e.message });
+      if (e instanceof GatewayError && e.code === "ssrf_refused") d.log.warn("SSRF guard refused an upstream", { project: route.project, endpoint: route.slug, reason: e.message });
       throw e;
     }
   }
@@ -59,7 +80,7 @@ export function createEndpointHandler(gw: Gateway): (request: Request) => Promis
   async function rateLimit(route: EndpointRoute, who: string): Promise<Record<string, string> | null> {
     const limit = route.rateLimitPerMinute;
     if (limit === undefined) return null;
-    const r = await gw.state.rateCounter.hit(`endpoint:${route.project}/${route.slug}:${who}`, limit, 60_000);
+    const r = await d.rateCounter.hit(`endpoint:${route.project}/${route.slug}:${who}`, limit, 60_000);
     const headers = {
       "x-ratelimit-limit": String(limit),
       "x-ratelimit-remaining": String(r.remaining),
@@ -75,17 +96,17 @@ export function createEndpointHandler(gw: Gateway): (request: Request) => Promis
 
   /** The connection's access token, refreshed first when it is about to expire. */
   function upstreamToken(route: EndpointRoute): Promise<string> {
-    return gw.oauth.accessToken(route.oauthConnection!);
+    return d.accessToken(route.oauthConnection!);
   }
 
   function clientKey(request: Request): string {
-    return gw.clientAddress(request);
+    return d.clientAddress(request);
   }
 
   return handle;
 }
 
-export function endpointsPlugin(gw: Gateway, handle: (request: Request) => Promise<Response> = createEndpointHandler(gw)) {
+export function endpointsPlugin(gw: Gateway, handle: (request: Request) => Promise<Response>) {
   /** Tool calls of the project MCP server take the same path as any client request, errors included (reported under the MCP request's id). */
   const proxyForTools = (mcpRequest: Request) => (request: Request) =>
     handle(request).catch((e: unknown) => {

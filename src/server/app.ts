@@ -33,7 +33,18 @@ export interface Services {
 }
 
 export function createServices(gw: Gateway): Services {
-  return { pipeline: new Pipeline(gw), endpoints: createEndpointHandler(gw), github: new GithubService(gw) };
+  const endpoints = createEndpointHandler({
+    table: () => gw.routes.current(),
+    metrics: gw.metrics,
+    requestLog: gw.requestLog,
+    tokens: gw.tokens,
+    rateCounter: gw.state.rateCounter,
+    accessToken: (connection) => gw.oauth.accessToken(connection),
+    holdOpen: (request, response) => gw.holdOpen(request, response),
+    clientAddress: (request) => gw.clientAddress(request),
+    log: gw.log,
+  });
+  return { pipeline: new Pipeline(gw), endpoints, github: new GithubService(gw) };
 }
 
 /** The catch-all routes of the GitHub pool: every other route is the gateway's own. */
