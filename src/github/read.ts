@@ -7,8 +7,7 @@
  * as STALE instead of the error, as stale-if-error allows (RFC 9111 §4.2.4, RFC 5861).
  */
 import { GatewayError } from "../core/errors.ts";
-import type { Gateway } from "../server/gateway.ts";
-import type { CacheEntry } from "../state/index.ts";
+import type { CacheEntry, SingleFlight } from "../state/index.ts";
 import type { Bucket } from "./bucket.ts";
 import { etagMatches, storableHeaders, tagOutcome, type CachedMeta, type CacheOutcome, type ReadCache, requestKey } from "./cache.ts";
 import type { GithubRoute } from "./compile.ts";
@@ -35,7 +34,10 @@ export interface Served {
 }
 
 interface Deps {
-  gw: Gateway;
+  /** single flight, across replicas with a shared state backend */
+  flights: SingleFlight;
+  /** whether other processes share the flights and the cache (a waiting replica then re-reads the cache) */
+  shared: boolean;
   g: GithubRoute;
   pool: Pool;
   cache: ReadCache;
@@ -71,9 +73,9 @@ export async function readThrough(ctx: ReadContext, d: Deps): Promise<Served> {
   // with shared state, the flight is single across replicas but its value is not shared (a Blob): a
   // replica that waited on another's leader finds that answer in the shared cache instead — fresh, or
   // stored since this request arrived (a ttl of 0 revalidates once per flight, not once per replica)
-  const recheck = cacheable && !noCache && d.gw.state.backend !== "memory";
+  const recheck = cacheable && !noCache && d.shared;
   const arrived = Date.now();
-  const fetched = await d.gw.state.flights.run(key, async () => {
+  const fetched = await d.flights.run(key, async () => {
     if (recheck) {
       const now = await d.cache.lookup(key);
       if (now && (now.freshUntil > Date.now() || now.storedAt >= arrived)) return fromEntry(now, "HIT");

@@ -139,7 +139,7 @@ export class GithubService {
         throw Errors.unauthorized("A hubgate API token with scope github:read is required for reads", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate"' });
       await this.gw.tokens.verifyThrottled(request, { scope: "github:read" }, cred.token, "github");
     }
-    return readThrough(ctx, { gw: this.gw, g, pool: this.pool, cache: this.cache });
+    return readThrough(ctx, { flights: this.gw.state.flights, shared: this.gw.state.backend !== "memory", g, pool: this.pool, cache: this.cache });
   }
 
   /** Writes, mutations and reads carrying the caller's own token: forwarded with that token, never pooled or cached. */
