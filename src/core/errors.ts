@@ -86,5 +86,7 @@ export const Errors = {
     new GatewayError("request_header_fields_too_large", `Request headers exceed the limit of ${limit} bytes`, 431),
   tooManyRequests: (message: string, headers: Record<string, string>, code: ErrorCode = "rate_limited") =>
     new GatewayError(code, message, 429, { headers }),
+  /** the client went away before its answer (499, nginx's convention; logged, never sent) */
+  clientClosed: (cause?: unknown) => new GatewayError("client_closed", "The client went away", 499, cause === undefined ? {} : { cause }),
   internal: (message = "Internal error", cause?: unknown) => new GatewayError("internal_error", message, 500, { cause }),
 };

@@ -1,5 +1,5 @@
 /** A counting semaphore with a bounded wait: excess callers queue, and give up after `waitMs`. */
-import { GatewayError } from "./errors.ts";
+import { Errors, GatewayError } from "./errors.ts";
 
 export class Semaphore {
   private active = 0;
@@ -30,7 +30,7 @@ export class Semaphore {
       signal?.addEventListener("abort", () => {
         clearTimeout(item.timer);
         this.queue = this.queue.filter((q) => q !== item);
-        reject(new GatewayError("client_closed", "The client went away", 499));
+        reject(Errors.clientClosed());
       });
       this.queue.push(item);
     });

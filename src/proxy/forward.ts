@@ -9,7 +9,7 @@
  *   With `decompress: false` bytes and Content-Encoding pass through unchanged and fetch adds no
  *   Accept-Encoding; the client's is forwarded (or `identity`).
  * - a `Host` header given to fetch is sent as-is, so the client's Host is removed; the gateway uses
- *   this on purpose to connect to the IP the SSRF guard checked while naming the real host (pinTo).
+ *   this on purpose to connect to the IP the SSRF guard checked while naming the real host (pinTo, outbound.ts).
  * - `timeout: false` turns off fetch's own idle timeout so long quiet streams (SSE) are not cut;
  *   `timeoutMs` here bounds only the wait for response headers.
  * - at most 256 requests are in flight per process unless BUN_CONFIG_MAX_HTTP_REQUESTS is raised

@@ -15,7 +15,7 @@
  */
 import { isIP } from "node:net";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
-import { GatewayError } from "../core/errors.ts";
+import { Errors, GatewayError } from "../core/errors.ts";
 import { checkHost, type Lookup } from "./ssrf.ts";
 
 export interface GuardPolicy {
@@ -59,7 +59,7 @@ const CROSS_ORIGIN_DROP = ["authorization", "cookie", "proxy-authorization", "x-
  * Failures are GatewayErrors: 403 ssrf_refused, 502 upstream_unreachable, 504 upstream_timeout, 499 client_closed.
  */
 export async function send(target: URL, init: OutboundInit, opts: SendOptions): Promise<Response> {
-  if (opts.signal?.aborted) throw clientClosed(opts.signal.reason);
+  if (opts.signal?.aborted) throw Errors.clientClosed(opts.signal.reason);
   let url = target;
   let method = (init.method ?? "GET").toUpperCase();
   let headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
@@ -121,7 +121,7 @@ async function sendOnce(target: URL, method: string, headers: Headers, body: Bod
     return await fetch(pinTo(target, addresses[0]!, headers, init), init);
   } catch (e) {
     if (timedOut) throw new GatewayError("upstream_timeout", `The upstream did not answer within ${opts.timeoutMs} ms`, 504, { cause: e });
-    if (caller?.aborted) throw clientClosed(e);
+    if (caller?.aborted) throw Errors.clientClosed(e);
     throw new GatewayError("upstream_unreachable", `The upstream could not be reached (${errorName(e)})`, 502, { cause: e });
   } finally {
     clearTimeout(timer); // headers are in (or it failed): a streamed body is not subject to timeoutMs
@@ -243,7 +243,6 @@ function parseUrl(url: string): URL {
 const tooLarge = (maxBytes: number) =>
   new GatewayError("upstream_too_large", `The upstream answered with more than ${maxBytes} bytes`, 502);
 
-const clientClosed = (cause: unknown) => new GatewayError("client_closed", "The client went away", 499, { cause });
 
 function errorName(e: unknown): string {
   if (e && typeof e === "object" && "code" in e && typeof e.code === "string") return e.code;

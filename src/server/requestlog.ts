@@ -12,7 +12,7 @@
  * log) and go with the next write that succeeds.
  */
 import { durationMs } from "../config/types.ts";
-import { GatewayError, isStoreUnavailable } from "../core/errors.ts";
+import { Errors, GatewayError, isStoreUnavailable } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { LoggingConfig } from "./model.ts";
 import type { NewRequestLog, RequestLog, RequestLogRepo } from "../store/index.ts";
@@ -177,7 +177,7 @@ export class RequestLogger {
     try {
       body = await res.blob();
     } catch (e) {
-      if (e instanceof Error && e.name === "AbortError") throw new GatewayError("client_closed", "The client went away", 499, { cause: e });
+      if (e instanceof Error && e.name === "AbortError") throw Errors.clientClosed(e);
       throw new GatewayError("upstream_unreachable", "The upstream's response body broke off", 502, { cause: e });
     }
     this.write({ ...base, bytes: body.size, ms: Math.round(performance.now() - started) });
