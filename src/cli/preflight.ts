@@ -5,8 +5,7 @@
  * certain to be (error); a name that resolves to one here may resolve otherwise where the server runs
  * (warning).
  */
-import { classifyIp, checkHost, parseIPv4Loose, type Lookup } from "../proxy/ssrf.ts";
-import { isIP } from "node:net";
+import { classifyIp, checkHost, ipLiteral, type Lookup } from "../proxy/ssrf.ts";
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Config } from "../config/schema.ts";
@@ -50,12 +49,6 @@ function declaredUrls(c: Config, connections: ReadonlyMap<string, ConnectionRout
   return out;
 }
 
-function literalAddress(host: string): string | null {
-  const bare = host.replace(/^\[(.*)\]$/, "$1");
-  if (isIP(bare.split("%")[0]!) === 6) return bare;
-  return parseIPv4Loose(bare);
-}
-
 /** Upstreams the SSRF guard will refuse: checked on this machine's resolver, each lookup bounded. */
 export async function upstreamFindings(c: Config, connections: ReadonlyMap<string, ConnectionRoute>, lookup?: Lookup): Promise<Finding[]> {
   const findings = await Promise.all(
@@ -67,7 +60,7 @@ export async function upstreamFindings(c: Config, connections: ReadonlyMap<strin
       } catch {
         return null; // the schema reports malformed URLs
       }
-      const literal = literalAddress(host);
+      const literal = ipLiteral(host);
       if (literal !== null || host.toLowerCase() === "localhost") {
         const cls = literal === null ? "loopback" : classifyIp(literal);
         if (cls === "public") return null;

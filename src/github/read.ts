@@ -74,7 +74,7 @@ export async function readThrough(ctx: ReadContext, d: Deps): Promise<Served> {
   // replica that waited on another's leader finds that answer in the shared cache instead — fresh, or
   // stored since this request arrived (a ttl of 0 revalidates once per flight, not once per replica)
   const recheck = cacheable && !noCache && d.shared;
-  const arrived = Date.now();
+  const arrived = recheck ? Date.now() : 0;
   const fetched = await d.flights.run(key, async () => {
     if (recheck) {
       const now = await d.cache.lookup(key);

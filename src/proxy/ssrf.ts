@@ -116,7 +116,9 @@ export function classifyIp(ip: string): IpClass {
 
 const defaultLookup: Lookup = async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
-function literal(host: string): string | null {
+/** The address a hostname spells as a literal (IPv6, in brackets or not; IPv4 in any inet_aton form), or null for a name. */
+export function ipLiteral(hostname: string): string | null {
+  const host = hostname.replace(/^\[(.*)\]$/, "$1");
   const bare = host.split("%")[0]!;
   if (isIP(bare) === 6) return host;
   return parseIPv4Loose(bare);
@@ -147,7 +149,7 @@ export async function checkHost(hostname: string, opts: { allowPrivate: boolean;
 
 async function checkHostUncached(hostname: string, opts: { allowPrivate: boolean; lookup?: Lookup }): Promise<string[]> {
   const host = hostname.replace(/^\[(.*)\]$/, "$1");
-  const lit = literal(host);
+  const lit = ipLiteral(host);
   let addresses: string[];
   if (lit !== null) addresses = [lit];
   else {
