@@ -1,6 +1,6 @@
 /** The admin API, guarded by the [admin] token (constant-time comparison). Disabled when unset. */
 import { Elysia, t } from "elysia";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { Errors, GatewayError } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { checkApiTokenFormat } from "../crypto/apitoken.ts";

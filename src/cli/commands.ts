@@ -5,11 +5,11 @@
 import { locateConfig, loadConfig, ConfigError, storeSecrets, parseConfig, readConfigSource } from "../config/index.ts";
 import { isGatewayError } from "../core/errors.ts";
 import { DURATION_PATTERN, durationMs } from "../config/types.ts";
-import { serve, superviseWorkers, WORKER_PORT_ENV } from "../server/serve.ts";
+import { serve, superviseWorkers, WORKER_PORT_ENV } from "../root/serve.ts";
 import { workerId } from "../server/cluster.ts";
 import { workerCount } from "../server/model.ts";
 import { Logger } from "../core/log.ts";
-import { Gateway } from "../server/gateway.ts";
+import { Gateway } from "../root/gateway.ts";
 import { rekey } from "../store/rekey.ts";
 import { AUDIT_KINDS, isAuditKind } from "../store/audit.ts";
 import { didYouMean } from "../core/suggest.ts";

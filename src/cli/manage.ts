@@ -5,7 +5,7 @@
  * Their flags and arguments arrive already checked (src/cli/spec.ts); tables go to stdout with a
  * header row, `--json` prints JSON Lines, notes for the person go to stderr.
  */
-import { Gateway } from "../server/gateway.ts";
+import { Gateway } from "../root/gateway.ts";
 import { connectionSecrets, locateConfig, storeSecrets, type SecretFilter } from "../config/index.ts";
 import { durationMs } from "../config/types.ts";
 import { createApiToken, revokeApiToken, tokenView } from "../tokens/service.ts";

@@ -7,7 +7,7 @@
  * [storage] backend and url, and starts the replicas with the same app key.
  */
 import { dirname } from "node:path";
-import { Gateway } from "../server/gateway.ts";
+import { Gateway } from "../root/gateway.ts";
 import { locateConfig, storeSecrets } from "../config/index.ts";
 import { GatewayError, isGatewayError } from "../core/errors.ts";
 import { createSecretResolver } from "../secrets/resolve.ts";

@@ -8,7 +8,7 @@
 import { Elysia } from "elysia";
 import { escapeHtml } from "../core/html.ts";
 import { GatewayError } from "../core/errors.ts";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { documentsOf, OPERATION_FULL_LIMIT, type BuiltDocument, type DocsInfo, type OwnRoutes } from "./generate.ts";
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };

@@ -1,6 +1,6 @@
 /** Admin API for the proxied-request log: a page (GET /admin/logs) or a live stream (GET /admin/logs/stream, SSE). */
 import { Elysia, t } from "elysia";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { requireAdmin } from "../admin/plugin.ts";
 
 const POLL_MS = 500;

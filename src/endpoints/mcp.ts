@@ -6,7 +6,7 @@
  * transport, stateless (one server per request, no session), authenticated by the client's hubgate
  * API token with scope proxy for the project.
  */
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { VERSION } from "../version.ts";
 import type { EndpointRoute, McpToolRoute } from "./compile.ts";

@@ -5,7 +5,7 @@
  * streamed back.
  */
 import { Elysia } from "elysia";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { Errors, GatewayError } from "../core/errors.ts";
 import { endpointKey } from "../endpoints/model.ts";
 import { forward } from "../proxy/forward.ts";

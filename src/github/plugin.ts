@@ -3,7 +3,7 @@
  * layout (/api/v3/*, /api/graphql). Registered last, so the gateway's own routes take precedence.
  */
 import { Elysia } from "elysia";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { GithubService } from "./service.ts";
 import { Errors } from "../core/errors.ts";
 import { pathOf } from "../core/url.ts";

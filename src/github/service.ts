@@ -3,7 +3,7 @@
  * revalidated, coalesced) or writes/mutations (the caller's own token, passed through).
  */
 import { Errors, GatewayError } from "../core/errors.ts";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import type { RouteTable } from "../routes/table.ts";
 import { forward } from "../proxy/forward.ts";
 import { bucketOf } from "./bucket.ts";

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { randomToken as rand, sha256 } from "../crypto/hash.ts";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { GatewayError, isDependencyDown } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { lookupClient } from "./clients.ts";

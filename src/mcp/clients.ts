@@ -4,7 +4,7 @@
  * through the SSRF guard, validated, cached for 5 minutes).
  */
 import { randomToken, sha256 } from "../crypto/hash.ts";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { request } from "../proxy/outbound.ts";
 import { isGatewayError } from "../core/errors.ts";
 import { pathOf } from "../core/url.ts";

@@ -9,7 +9,7 @@
  * metadata of an upstream names further URLs (its authorization server, registration and token
  * endpoints), and those are trusted exactly as far as the upstream itself.
  */
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import type { ConnectionRoute } from "../oauth/compile.ts";
 import type { McpUpstreamRoute } from "./compile.ts";
 import { issuer } from "./resources.ts";

@@ -3,7 +3,7 @@
  * GitHub identity behind the token (GET /user, GET /user/orgs at [github] api_url) is checked against
  * [mcp] allowed_github_users / allowed_github_orgs. The gateway user becomes `github:<login>`.
  */
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { fetchGithubUser, githubGet, type GithubApi } from "../github/user.ts";
 
 export function identityLoginEnabled(gw: Gateway): boolean {

@@ -1,6 +1,6 @@
 /** Routes of the MCP OAuth gateway: discovery, registration, authorization, tokens, and the proxied MCP servers. */
 import { Elysia } from "elysia";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { McpAuthorizer } from "./authorize.ts";
 import { register } from "./clients.ts";

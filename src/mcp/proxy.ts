@@ -5,7 +5,7 @@
  * (Mcp-Session-Id, GET streams, DELETE, Last-Event-ID) and the stateless 2026-07-28 shape (its request
  * metadata headers checked against the JSON-RPC body, headers.ts) — with streams passed unbuffered.
  */
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { GatewayError, isDependencyDown } from "../core/errors.ts";
 import { forward } from "../proxy/forward.ts";
 import { bearerOf } from "../tokens/verify.ts";

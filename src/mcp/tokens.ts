@@ -9,7 +9,7 @@
  * store's (McpRepo.refresh), atomic with saving the new pair.
  */
 import { randomUUID } from "node:crypto";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { durationMs } from "../config/types.ts";
 import type { McpToken, NewMcpToken } from "../store/index.ts";
 import { authenticateClient, type ClientInfo } from "./clients.ts";

@@ -1,6 +1,6 @@
 /** Admin API for OAuth connections: status, start a connect (one-time URL), disconnect. */
 import { Elysia, t } from "elysia";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { requireRoot } from "../admin/plugin.ts";
 
 export function oauthAdminPlugin(gw: Gateway) {

@@ -1,6 +1,6 @@
 /** The browser side of connecting: GET /oauth/connect/:link (→ provider) and GET /oauth/callback (→ "Connected"). */
 import { Elysia, t } from "elysia";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { messagePage as page } from "../core/html.ts";
 import { ownsUpstreamState } from "../mcp/authorize.ts";

@@ -5,7 +5,7 @@
  * supervisor's view of its workers.
  */
 import { Elysia, t } from "elysia";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { mergeExpositions } from "../metrics/merge.ts";
 import { VERSION } from "../version.ts";
 

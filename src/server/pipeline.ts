@@ -6,7 +6,7 @@
 import { GatewayError, Errors, isDependencyDown } from "../core/errors.ts";
 import { pathOf } from "../core/url.ts";
 import type { Logger } from "../core/log.ts";
-import type { Gateway } from "./gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Bun.serve's own ceiling on a request head (its --max-http-header-size default). */

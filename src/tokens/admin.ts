@@ -1,6 +1,6 @@
 /** Admin API for API tokens: create (plaintext shown once), list, revoke. Project admins see only their project. */
 import { Elysia, t } from "elysia";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { durationMs, DURATION_PATTERN } from "../config/types.ts";
 import { requireAdmin } from "../admin/plugin.ts";

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { GatewayError } from "../core/errors.ts";
 import { didYouMean } from "../core/suggest.ts";
 import { hashApiToken, mintApiToken, tokenHint, type TokenEnv } from "../crypto/apitoken.ts";
-import type { Gateway } from "../server/gateway.ts";
+import type { Gateway } from "../root/gateway.ts";
 import type { ApiTokenRow } from "../store/index.ts";
 
 export const SCOPES = ["proxy", "github:read", "github:write", "admin"] as const;

@@ -12,7 +12,7 @@ import { openEndpoint, upstream } from "../helpers/upstream.ts";
 import { commands } from "../../src/cli/commands.ts";
 import { isGroup } from "../../src/cli/spec.ts";
 import { AUDIT_KINDS } from "../../src/store/audit.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 type Result = Awaited<ReturnType<typeof runCli>>;
 

@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { SQL } from "bun";
 import { join } from "node:path";
 import { APP_KEY, runCli, startGateway, tempDir } from "../helpers/gateway.ts";
-import { serve } from "../../src/server/serve.ts";
+import { serve } from "../../src/root/serve.ts";
 import { memoryLogger } from "../../src/core/log.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { postgresForFile } from "../helpers/stores.ts";

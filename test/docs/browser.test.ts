@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
 import { ROOT, startGateway, tempDir } from "../helpers/gateway.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const present = existsSync(CHROMIUM);

@@ -13,7 +13,7 @@ import createClient from "openapi-fetch";
 import { ROOT, startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 import type { paths } from "../fixtures/openapi/acme-client.ts";
 
 const GENERATED = join(ROOT, "test/fixtures/openapi/acme-client.ts");

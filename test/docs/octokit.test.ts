@@ -13,7 +13,7 @@ import { ROOT, startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { expectValid, op, operationsOf, type Doc } from "../helpers/openapi.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const GITHUB_JSON = join(ROOT, "node_modules/@octokit/openapi/generated/api.github.com.json");
 const github = JSON.parse(await Bun.file(GITHUB_JSON).text()) as { components: { examples: Record<string, { value: unknown }> } };

@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const token = mintApiToken();
 const seen: { method: string; path: string; body: string; auth: string | null; inject: string | null }[] = [];

@@ -14,7 +14,7 @@ import { freePort, ROOT, startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { browse, startAs, type TestAs } from "../helpers/oidc.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const token = mintApiToken();
 const seen: { method: string; path: string; body: string; sub: string | null; auth: string | null }[] = [];

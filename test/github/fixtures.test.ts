@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import type { Subprocess } from "bun";
 import { freePort, ROOT, startGateway } from "../helpers/gateway.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const node = Bun.which("node");
 const FIXTURE_TOKEN = "0000000000000000000000000000000000000001";

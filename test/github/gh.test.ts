@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { fakeGithub, type FakeGithub } from "../helpers/github-fake.ts";
 import { ROOT, startGateway, tempDir } from "../helpers/gateway.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const gh = Bun.which("gh");
 const openssl = Bun.which("openssl");

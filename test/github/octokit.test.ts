@@ -5,7 +5,7 @@ import { throttling } from "@octokit/plugin-throttling";
 import { graphql } from "@octokit/graphql";
 import { fakeGithub, type FakeGithub } from "../helpers/github-fake.ts";
 import { startGateway } from "../helpers/gateway.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const USERS = { tokA: { login: "alice", id: 1 }, tokB: { login: "bob", id: 2 }, mine: { login: "dev", id: 9 } };
 

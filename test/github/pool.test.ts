@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { fakeGithub, type FakeGithub } from "../helpers/github-fake.ts";
 import { startGateway } from "../helpers/gateway.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
 
 const USERS = { tokA: { login: "alice", id: 1 }, tokA2: { login: "alice", id: 1 }, tokB: { login: "bob", id: 2 }, own: { login: "carol", id: 3 } };

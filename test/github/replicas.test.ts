@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { fakeGithub, type FakeGithub } from "../helpers/github-fake.ts";
 import { startGateway } from "../helpers/gateway.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const USERS = { tokA: { login: "alice", id: 1 }, tokB: { login: "bob", id: 2 } };
 type Gw = Running & { lines: string[] };

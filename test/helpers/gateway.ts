@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "../../src/core/log.ts";
-import { serve, type Running } from "../../src/server/serve.ts";
-import { Gateway } from "../../src/server/gateway.ts";
-import { createApp } from "../../src/server/app.ts";
+import { serve, type Running } from "../../src/root/serve.ts";
+import { Gateway } from "../../src/root/gateway.ts";
+import { createApp } from "../../src/root/app.ts";
 
 export const APP_KEY = Buffer.alloc(32, 7).toString("base64");
 

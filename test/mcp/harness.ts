@@ -5,7 +5,7 @@ import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } fr
 import { startAs, browse, type TestAs } from "../helpers/oidc.ts";
 import { upstreamMcp, type Upstream, type UpstreamMcp } from "../helpers/mcp-upstream.ts";
 import { freePort, startGateway } from "../helpers/gateway.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 export const PASSWORDS = { alice: "alice-password-1", bob: "bob-password-2" };
 

@@ -1,7 +1,7 @@
 /** Clients, grants and tokens live in SQLite: a restarted gateway still honours them. */
 import { afterAll, expect, test } from "bun:test";
 import { clientTokens, harness, type Harness } from "./harness.ts";
-import { serve, type Running } from "../../src/server/serve.ts";
+import { serve, type Running } from "../../src/root/serve.ts";
 import { memoryLogger } from "../../src/core/log.ts";
 import { APP_KEY } from "../helpers/gateway.ts";
 

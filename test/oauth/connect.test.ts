@@ -10,7 +10,7 @@ import { startAs, browse, type TestAs } from "../helpers/oidc.ts";
 import { freePort, runCli, startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 
 describe("OAuth connection lifecycle against oidc-provider", () => {

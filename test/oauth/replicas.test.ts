@@ -8,7 +8,7 @@ import { startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { postgresForFile } from "../helpers/stores.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const pg = postgresForFile();
 let redis: RedisServer;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { APP_KEY, runCli, writeConfig } from "../helpers/gateway.ts";
 import { spawnServe } from "../helpers/child.ts";
 import { upstream } from "../helpers/upstream.ts";
-import { Gateway } from "../../src/server/gateway.ts";
+import { Gateway } from "../../src/root/gateway.ts";
 import { Keyring } from "../../src/crypto/keyring.ts";
 import { aadFor } from "../../src/store/migrations.ts";
 import { memoryLogger } from "../../src/core/log.ts";

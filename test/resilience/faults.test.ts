@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { listen } from "bun";
 import { startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 let gw: Running & { lines: string[] };
 let base: string;

@@ -4,7 +4,7 @@ import { connect } from "bun";
 import { startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const SECRET = "upstream-static-secret-value";
 let gw: Running & { lines: string[] };

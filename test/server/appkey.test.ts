@@ -9,7 +9,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { APP_KEY, MAIN, runCli, writeConfig } from "../helpers/gateway.ts";
 import { serveRefusal, spawnServe } from "../helpers/child.ts";
-import { Gateway } from "../../src/server/gateway.ts";
+import { Gateway } from "../../src/root/gateway.ts";
 import { Keyring } from "../../src/crypto/keyring.ts";
 import { memoryLogger } from "../../src/core/log.ts";
 

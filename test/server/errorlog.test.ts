@@ -10,7 +10,7 @@ import { startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
 import { Pipeline } from "../../src/server/pipeline.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 type Line = Record<string, unknown>;
 const ACCESS_TOKEN = "gho_upstreamAccessTokenValue0123456789";

@@ -8,7 +8,7 @@ import { startGateway } from "../helpers/gateway.ts";
 import { openEndpoint, upstream } from "../helpers/upstream.ts";
 import { samples } from "../helpers/credentials.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 type Gw = Running & { lines: string[] };
 const SAMPLES = samples(3);

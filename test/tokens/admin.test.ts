@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startGateway, runCli } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 import { hashApiToken } from "../../src/crypto/apitoken.ts";
 
 const ADMIN = "admin-token-for-tests-0123456789";

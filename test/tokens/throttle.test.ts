@@ -7,7 +7,7 @@ import { startGateway } from "../helpers/gateway.ts";
 import { upstream } from "../helpers/upstream.ts";
 import { mintApiToken } from "../../src/crypto/apitoken.ts";
 import { AUTH_FAILURES_PER_MINUTE } from "../../src/tokens/throttle.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 const ADMIN = "admin-token-for-throttle-tests-0123";
 const token = mintApiToken();

@@ -5,7 +5,7 @@
  * Measured: about +40 % requests/s on the pass-through path (see the README's Performance section).
  */
 import type { Gateway } from "./gateway.ts";
-import { Pipeline } from "./pipeline.ts";
+import { Pipeline } from "../server/pipeline.ts";
 import { pathOf } from "../core/url.ts";
 import { ENDPOINT_PATH } from "../endpoints/plugin.ts";
 

@@ -8,11 +8,11 @@ import { createApp, createServices, type App } from "./app.ts";
 import { createFastPath } from "./fastpath.ts";
 import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { durationMs } from "../config/types.ts";
-import { tcpPort } from "./model.ts";
+import { tcpPort } from "../server/model.ts";
 import type { OwnRoute } from "../routes/table.ts";
 import { checkFetchConcurrency, MAX_HTTP_REQUESTS_HINT } from "../proxy/forward.ts";
-import { hostPort, listenTcp, listenUnix } from "./listen.ts";
-import { selfCommand, Supervisor, WorkerLink } from "./cluster.ts";
+import { hostPort, listenTcp, listenUnix } from "../server/listen.ts";
+import { selfCommand, Supervisor, WorkerLink } from "../server/cluster.ts";
 import { Logger } from "../core/log.ts";
 import { statsOf } from "../ops/plugin.ts";
 

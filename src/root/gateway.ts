@@ -19,12 +19,12 @@ import { appKeyPath, findAppKey, generateAppKey, parseAppKey } from "../crypto/a
 import { GatewayError } from "../core/errors.ts";
 import { createMemoryState, createState, type SharedState } from "../state/index.ts";
 import { OAuthService } from "../oauth/service.ts";
-import { RequestLogger } from "./requestlog.ts";
+import { RequestLogger } from "../server/requestlog.ts";
 import { AuthThrottle } from "../tokens/throttle.ts";
 import { TokenVerifier } from "../tokens/verify.ts";
-import type { WorkerLink } from "./cluster.ts";
+import type { WorkerLink } from "../server/cluster.ts";
 import { DocumentCache, loadUpstreamDocuments, type UpstreamDocuments } from "../openapi/load.ts";
-import type { LoggingConfig } from "./model.ts";
+import type { LoggingConfig } from "../server/model.ts";
 
 export interface ReloadStatus {
   count: number;

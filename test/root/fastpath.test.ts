@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startGateway } from "../helpers/gateway.ts";
 import { openEndpoint, upstream } from "../helpers/upstream.ts";
-import type { Running } from "../../src/server/serve.ts";
+import type { Running } from "../../src/root/serve.ts";
 
 let gw: Running & { lines: string[] };
 const up = upstream(() => Response.json({ ok: true }));

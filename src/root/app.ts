@@ -11,7 +11,7 @@ import { adminPlugin } from "../admin/plugin.ts";
 import { docsPlugin } from "../docs/plugin.ts";
 import { createEndpointHandler, endpointsPlugin } from "../endpoints/plugin.ts";
 import { GithubService } from "../github/service.ts";
-import { Pipeline, SERVED_METHODS } from "./pipeline.ts";
+import { Pipeline, SERVED_METHODS } from "../server/pipeline.ts";
 import { githubPlugin } from "../github/plugin.ts";
 import { oauthPlugin } from "../oauth/plugin.ts";
 import { mcpPlugin } from "../mcp/plugin.ts";
