@@ -115,7 +115,7 @@ export function endpointsPlugin(gw: Gateway, handle: (request: Request) => Promi
     });
 
   return new Elysia({ name: "hubgate-endpoints" })
-    .all("/mcp/project/:project", ({ request, params }) => projectMcp(gw, request, params.project, proxyForTools(request)), {
+    .all("/mcp/project/:project", ({ request, params }) => projectMcp({ table: () => gw.routes.current(), tokens: gw.tokens }, request, params.project, proxyForTools(request)), {
       parse: "none",
       detail: { tags: ["endpoints", "mcp"], summary: "The project's own MCP server: its endpoints' declared operations as tools" },
     })

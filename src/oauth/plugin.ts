@@ -26,7 +26,7 @@ export function oauthPlugin(gw: Gateway) {
       async ({ request }) => {
         const query = new URL(request.url).searchParams;
         // an upstream registered with /oauth/callback may also be serving the MCP gateway's per-user login
-        if (await ownsUpstreamState(gw, query.get("state")))
+        if (await ownsUpstreamState(gw.store.mcp, query.get("state")))
           return new Response(null, { status: 302, headers: { location: `/upstream/callback?${query}`, "cache-control": "no-store" } });
         try {
           const name = await gw.oauth.callback(query);

@@ -102,7 +102,22 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
     .use(tokensAdminPlugin(gw))
     .use(oauthAdminPlugin(gw))
     .use(logsAdminPlugin(gw))
-    .use(mcpPlugin(gw))
+    .use(
+      mcpPlugin({
+        table: () => gw.routes.current(),
+        mcp: gw.store.mcp,
+        audit: gw.store.audit,
+        sealedKv: gw.store.sealedKv,
+        oauth: gw.oauth,
+        authThrottle: gw.authThrottle,
+        rateCounter: gw.state.rateCounter,
+        flights: gw.state.flights,
+        requestLog: gw.requestLog,
+        holdOpen: (request, response) => gw.holdOpen(request, response),
+        clientAddress: (request) => gw.clientAddress(request),
+        log: gw.log,
+      }),
+    )
     .use(oauthPlugin(gw))
     .use(endpointsPlugin(gw, services.endpoints))
     .use(githubPlugin(gw, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
