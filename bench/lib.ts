@@ -27,17 +27,17 @@ export interface StartedGateway {
 }
 
 /**
- * Starts the gateway on a free port with the given config body: the binary `opts.bin` (or
+ * Starts the gateway on a free port with the given config body (`storage`: the [storage] keys, default a SQLite file in a throwaway directory): the binary `opts.bin` (or
  * $HUBGATE_BIN), else `bun src/main.ts serve`. Logs at warn (info with `logs`, stdout then piped); the
  * access log and the per-request store log are off unless `requestLog` turns the latter on.
  */
-export async function startGateway(body: string, opts: { bin?: string; logs?: boolean; requestLog?: boolean; env?: Record<string, string>; server?: string } = {}): Promise<StartedGateway> {
+export async function startGateway(body: string, opts: { bin?: string; logs?: boolean; requestLog?: boolean; env?: Record<string, string>; server?: string; storage?: string } = {}): Promise<StartedGateway> {
   const dir = mkdtempSync(join(tmpdir(), "hubgate-bench-"));
   const port = await freePort();
   const config = join(dir, "gateway.toml");
   writeFileSync(
     config,
-    `[server]\nport = ${port}\n${opts.server ?? ""}\n[storage]\npath = "${join(dir, "hubgate.db")}"\n[logging]\nlevel = "${opts.logs ? "info" : "warn"}"\naccess_log = false\n${opts.requestLog ? "" : "request_log_max_rows = 0\n"}${body}`,
+    `[server]\nport = ${port}\n${opts.server ?? ""}\n[storage]\n${opts.storage ?? `path = "${join(dir, "hubgate.db")}"`}\n[logging]\nlevel = "${opts.logs ? "info" : "warn"}"\naccess_log = false\n${opts.requestLog ? "" : "request_log_max_rows = 0\n"}${body}`,
   );
   const bin = opts.bin ?? process.env.HUBGATE_BIN;
   const cmd = bin ? [bin, "serve", "--config", config] : [process.execPath, join(ROOT, "src/main.ts"), "serve", "--config", config];

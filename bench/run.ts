@@ -14,6 +14,7 @@ import { distinctPathsScript, ensureTools, rssMiB, table, waitReady, wrk, type W
 import { quotaEconomy } from "./quota.ts";
 import { mcpStreams } from "./streams.ts";
 import { startupAndReload } from "./lifecycle.ts";
+import { startPostgres } from "../test/helpers/postgres.ts";
 
 const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, seconds: { type: "string" } } });
 const seconds = Number(values.seconds ?? (values.quick ? 3 : 8));
@@ -26,20 +27,21 @@ const procs: Subprocess[] = [];
 const cleanup = () => procs.forEach((p) => p.kill());
 process.on("exit", cleanup);
 
-export type Hubgate = (body: string, opts?: { logs?: boolean; requestLog?: boolean; server?: string }) => Promise<StartedGateway>;
+type HubgateOptions = { logs?: boolean; requestLog?: boolean; server?: string; env?: Record<string, string>; storage?: string };
+export type Hubgate = (body: string, opts?: HubgateOptions) => Promise<StartedGateway>;
 
-async function hubgate(body: string, opts: { logs?: boolean; requestLog?: boolean; server?: string } = {}): Promise<StartedGateway> {
+async function hubgate(body: string, opts: HubgateOptions = {}): Promise<StartedGateway> {
   const g = await startGateway(body, { bin: BIN, ...opts });
   procs.push(g.proc);
   return g;
 }
 
-/** nginx on the same upstream: `workers` processes (auto = one per core, its usual setting). */
-function nginx(upstreamUrl: string, cache: boolean, workers: "auto" | 1 = "auto"): Promise<{ url: string }> {
+/** nginx on the same upstream (or balancing over several): `workers` processes (auto = one per core, its usual setting). */
+function nginx(upstreamUrl: string | string[], cache: boolean, workers: "auto" | 1 = "auto"): Promise<{ url: string }> {
   const dir = mkdtempSync(join(tmpdir(), "hg-nginx-"));
   chmodSync(dir, 0o777); // nginx workers drop to an unprivileged user and must reach the cache dir
   return freePort().then(async (port) => {
-    const u = new URL(upstreamUrl);
+    const servers = (Array.isArray(upstreamUrl) ? upstreamUrl : [upstreamUrl]).map((u) => `server ${new URL(u).host};`).join(" ");
     writeFileSync(
       join(dir, "nginx.conf"),
       `worker_processes ${workers}; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
@@ -47,7 +49,7 @@ events { worker_connections 4096; }
 http {
   access_log off;
   ${cache ? `proxy_cache_path ${dir}/cache keys_zone=c:10m;` : ""}
-  upstream up { server ${u.host}; keepalive 64; }
+  upstream up { ${servers} keepalive 64; }
   server {
     listen 127.0.0.1:${port};
     location / {
@@ -187,6 +189,32 @@ console.log(
     `the request log costs ${Math.round((1 - e1 / eNoLog) * 100)} % of endpoint throughput (target ≤ 10 %)`,
 );
 for (const g of [w1, w2, hgNoLog]) g.proc.kill();
+
+// 2c. two replicas sharing PostgreSQL (the store: tokens, grants, the request log) and Redis (rate
+// counters, the shared cache, single flight) behind nginx as the load balancer, against the same
+// balancer in front of two bare Bun proxies
+const pg = await startPostgres();
+const onPg = { storage: `backend = "postgres"\nurl = "env:HUBGATE_BENCH_PG"`, env: { HUBGATE_BENCH_PG: pg.url } };
+const replicas: StartedGateway[] = [];
+// one after the other: the first creates the schema
+for (let i = 0; i < 2; i++) replicas.push(await hubgate(pool(true) + endpoint + shared, { requestLog: true, ...onPg }));
+const lbReplicas = await nginx(replicas.map((r) => r.url), false);
+const lbBare = await nginx(bare2.map((b) => b.url), false);
+for (let i = 0; i < 4; i++) await fetch(`${lbReplicas.url}/repos/o/hot`); // both replicas' local layers warm
+const rows2c = measure(
+  [
+    { name: "nginx (2 workers) balancing 2 bare Bun proxies", url: lbBare.url, script: distinct("/repos/o/r") },
+    { name: "nginx (2 workers) balancing 2 hubgate replicas (PostgreSQL + Redis, defaults: request log on): endpoint", url: lbReplicas.url, script: distinct("/api/b/proxy/e/repos/o/r") },
+    { name: "the same 2 replicas: cache HIT (Redis shared layer, local layer in front)", url: `${lbReplicas.url}/repos/o/hot` },
+  ],
+  rounds,
+);
+console.log(`\n### 2c. Two replicas on PostgreSQL + Redis behind a load balancer, 50 connections, ${seconds} s\n`);
+console.log(table(["path", "req/s", "p50 ms", "p99 ms", "errors"], rows2c));
+const [lb0, lbEp] = rows2c.map((r) => Number(r[1])) as [number, number];
+console.log(`\nendpoint path through the balancer: ${pct(lbEp, lb0)} of the same balancer in front of 2 bare Bun proxies; everything (wrk, nginx, 2 replicas, PostgreSQL, Redis, the upstream) shares these 2 cores`);
+for (const g of replicas) g.proc.kill();
+await pg.stop();
 
 // 3. quota economy
 console.log(`\n### 3. Quota economy: 50 agents polling 20 hot resources\n`);
