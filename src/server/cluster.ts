@@ -113,15 +113,27 @@ export class Supervisor {
   private readonly collecting = new Map<number, { parts: Record<string, string>; waiting: number; done: () => void }>();
   private readonly firstListen = Promise.withResolvers<void>();
   private listeningCount = 0;
+  /**
+   * Until every worker has listened once: a worker that exits before it listened failed to start (a
+   * bad config, the port, the store), and would fail the same way again — start() fails instead.
+   */
+  private starting = true;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.slots = Array.from({ length: opts.workers }, (_, id) => ({ id, proc: null, startedAt: null, up: false, backoffMs: RESTART_MIN_MS, timer: null }));
   }
 
-  /** Start every worker; resolves once each of them listens (or fails when one cannot start at all). */
+  /** Start every worker; resolves once each of them listens, or fails (the others stopped) when one exits before it does. */
   async start(): Promise<void> {
     for (const s of this.slots) this.spawn(s);
-    await this.firstListen.promise;
+    try {
+      await this.firstListen.promise;
+    } catch (e) {
+      await this.stop();
+      throw e;
+    } finally {
+      this.starting = false;
+    }
   }
 
   view(): WorkersView {
@@ -199,9 +211,8 @@ export class Supervisor {
     s.up = false;
     s.proc = null;
     if (this.stopping) return;
-    if (!wasUp && this.listeningCount < this.slots.length && lived < HEALTHY_MS && code !== null && code !== 0 && this.restarts === 0 && !this.anyUp()) {
-      // the very first start failed (bad config, port taken): starting it again will fail the same way
-      this.firstListen.reject(new Error(`worker ${s.id} exited with code ${code} before listening`));
+    if (this.starting && !wasUp) {
+      this.firstListen.reject(new Error(`worker ${s.id} exited (${signal ?? `code ${code}`}) before listening`));
       return;
     }
     s.backoffMs = lived > HEALTHY_MS ? RESTART_MIN_MS : Math.min(s.backoffMs * 2, RESTART_MAX_MS);
@@ -209,10 +220,6 @@ export class Supervisor {
     this.opts.log.error("worker exited; starting it again", { worker: s.id, code, signal, lived_ms: lived, restart_in_ms: s.backoffMs });
     this.broadcast();
     s.timer = setTimeout(() => this.spawn(s), s.backoffMs);
-  }
-
-  private anyUp(): boolean {
-    return this.slots.some((x) => x.up);
   }
 
   /** Forward a signal to every worker (SIGHUP: each reloads on its own). */
@@ -232,6 +239,5 @@ export class Supervisor {
 
 /** This program's command line for starting a worker: the compiled binary itself, or bun with the entry script. */
 export function selfCommand(args: readonly string[]): string[] {
-  const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:\\~BUN\\");
-  return compiled ? [process.execPath, ...args] : [process.execPath, Bun.main, ...args];
+  return Bun.isStandaloneExecutable ? [process.execPath, ...args] : [process.execPath, Bun.main, ...args];
 }
