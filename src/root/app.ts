@@ -44,7 +44,8 @@ export function createServices(gw: Gateway): Services {
     clientAddress: (request) => gw.clientAddress(request),
     log: gw.log,
   });
-  return { pipeline: new Pipeline(gw), endpoints, github: new GithubService(gw) };
+  const pipeline = new Pipeline({ config: () => gw.routes.current().config, metrics: gw.metrics, log: gw.log });
+  return { pipeline, endpoints, github: new GithubService(gw) };
 }
 
 /** The catch-all routes of the GitHub pool: every other route is the gateway's own. */
