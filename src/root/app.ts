@@ -7,7 +7,7 @@ import { Elysia } from "elysia";
 import { GatewayError, Errors } from "../core/errors.ts";
 import type { Gateway } from "./gateway.ts";
 import { opsPlugin } from "../ops/plugin.ts";
-import { adminPlugin } from "../admin/plugin.ts";
+import { adminPlugin, type AdminAuth } from "../admin/plugin.ts";
 import { docsPlugin } from "../docs/plugin.ts";
 import { createEndpointHandler, endpointsPlugin } from "../endpoints/plugin.ts";
 import { GithubService } from "../github/service.ts";
@@ -76,6 +76,8 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
   const { pipeline } = services;
   // the own routes are known once every plugin is in; the matcher is built on the first stray request
   const own: { routes: readonly AppRoute[]; methods?: (path: string) => readonly string[] | null; documented?: OwnRoutes; app?: AnyElysia } = { routes: [] };
+  // one guard for every admin surface
+  const auth: AdminAuth = { table: () => gw.routes.current(), throttle: gw.authThrottle, tokens: gw.tokens, clientAddress: (request) => gw.clientAddress(request) };
   const app = new Elysia({ name: "hubgate" })
     .error({ GatewayError })
     .onRequest(({ request, set }) => {
@@ -99,10 +101,10 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
     })
     .use(docsPlugin(gw, { title: "hubgate", version: VERSION }, () => (own.documented ??= documentedRoutes(own.app!))))
     .use(opsPlugin(gw))
-    .use(adminPlugin(gw))
-    .use(tokensAdminPlugin(gw))
-    .use(oauthAdminPlugin(gw))
-    .use(logsAdminPlugin(gw))
+    .use(adminPlugin({ auth, reload: () => gw.reload(), reloadStatus: () => gw.reloads, table: () => gw.routes.current(), audit: gw.store.audit }))
+    .use(tokensAdminPlugin({ auth, tokens: { routes: gw.routes, store: { apiTokens: gw.store.apiTokens, audit: gw.store.audit } }, apiTokens: gw.store.apiTokens }))
+    .use(oauthAdminPlugin({ auth, oauth: gw.oauth }))
+    .use(logsAdminPlugin({ auth, requestLog: gw.requestLog, holdOpen: (request, response) => gw.holdOpen(request, response) }))
     .use(mcpPlugin(gw))
     .use(oauthPlugin(gw))
     .use(endpointsPlugin(gw, services.endpoints))
