@@ -6,7 +6,7 @@
 import { Elysia } from "elysia";
 import { GatewayError, Errors } from "../core/errors.ts";
 import type { Gateway } from "./gateway.ts";
-import { opsPlugin } from "../ops/plugin.ts";
+import { opsPlugin, type OpsDeps } from "../ops/plugin.ts";
 import { adminPlugin, type AdminAuth } from "../admin/plugin.ts";
 import { docsPlugin } from "../docs/plugin.ts";
 import { createEndpointHandler, endpointsPlugin } from "../endpoints/plugin.ts";
@@ -46,6 +46,20 @@ export function createServices(gw: Gateway): Services {
   });
   const pipeline = new Pipeline({ config: () => gw.routes.current().config, metrics: gw.metrics, log: gw.log });
   return { pipeline, endpoints, github: new GithubService(gw) };
+}
+
+/** What /healthz, /readyz, /stats and /metrics read (serve.ts gives a worker's supervisor the same figures). */
+export function opsDeps(gw: Gateway): OpsDeps {
+  return {
+    table: () => gw.routes.current(),
+    startedAt: gw.startedAt,
+    draining: () => gw.draining,
+    reloadStatus: () => gw.reloads,
+    stats: gw.statsProviders,
+    metrics: gw.metrics,
+    cluster: () => gw.cluster,
+    ping: () => gw.store.ping(),
+  };
 }
 
 /** The catch-all routes of the GitHub pool: every other route is the gateway's own. */
@@ -100,7 +114,7 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
       pipeline.finish(request, route || "unmatched", status, started.get(request) ?? performance.now(), String(set.headers["x-request-id"] ?? ""));
     })
     .use(docsPlugin(gw, { title: "hubgate", version: VERSION }, () => (own.documented ??= documentedRoutes(own.app!))))
-    .use(opsPlugin(gw))
+    .use(opsPlugin(opsDeps(gw)))
     .use(adminPlugin({ auth, reload: () => gw.reload(), reloadStatus: () => gw.reloads, table: () => gw.routes.current(), audit: gw.store.audit }))
     .use(tokensAdminPlugin({ auth, tokens: { routes: gw.routes, store: { apiTokens: gw.store.apiTokens, audit: gw.store.audit } }, apiTokens: gw.store.apiTokens }))
     .use(oauthAdminPlugin({ auth, oauth: gw.oauth }))
