@@ -14,6 +14,7 @@ import { GithubService } from "../github/service.ts";
 import { Pipeline, SERVED_METHODS } from "../server/pipeline.ts";
 import { githubPlugin } from "../github/plugin.ts";
 import { oauthPlugin } from "../oauth/plugin.ts";
+import { ownsUpstreamState } from "../mcp/authorize.ts";
 import { mcpPlugin } from "../mcp/plugin.ts";
 import { oauthAdminPlugin } from "../oauth/admin.ts";
 import { tokensAdminPlugin } from "../tokens/admin.ts";
@@ -113,14 +114,14 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
       const status = responseValue instanceof Response ? responseValue.status : Number(set.status ?? 200);
       pipeline.finish(request, route || "unmatched", status, started.get(request) ?? performance.now(), String(set.headers["x-request-id"] ?? ""));
     })
-    .use(docsPlugin(gw, { title: "hubgate", version: VERSION }, () => (own.documented ??= documentedRoutes(own.app!))))
+    .use(docsPlugin(() => gw.routes.current(), { title: "hubgate", version: VERSION }, () => (own.documented ??= documentedRoutes(own.app!))))
     .use(opsPlugin(opsDeps(gw)))
     .use(adminPlugin({ auth, reload: () => gw.reload(), reloadStatus: () => gw.reloads, table: () => gw.routes.current(), audit: gw.store.audit }))
     .use(tokensAdminPlugin({ auth, tokens: { routes: gw.routes, store: { apiTokens: gw.store.apiTokens, audit: gw.store.audit } }, apiTokens: gw.store.apiTokens }))
     .use(oauthAdminPlugin({ auth, oauth: gw.oauth }))
     .use(logsAdminPlugin({ auth, requestLog: gw.requestLog, holdOpen: (request, response) => gw.holdOpen(request, response) }))
     .use(mcpPlugin(gw))
-    .use(oauthPlugin(gw))
+    .use(oauthPlugin({ oauth: gw.oauth, ownsUpstreamState: (state) => ownsUpstreamState(gw, state), log: gw.log }))
     .use(endpointsPlugin(gw, services.endpoints))
     .use(githubPlugin(gw, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
   own.routes = app.routes;
