@@ -10,6 +10,7 @@ import { opsPlugin, type OpsDeps } from "../ops/plugin.ts";
 import { adminPlugin, type AdminAuth } from "../admin/plugin.ts";
 import { docsPlugin } from "../docs/plugin.ts";
 import { createEndpointHandler, endpointsPlugin } from "../endpoints/plugin.ts";
+import { projectMcp } from "../endpoints/mcp.ts";
 import { GithubService } from "../github/service.ts";
 import { Pipeline, SERVED_METHODS } from "../server/pipeline.ts";
 import { githubPlugin } from "../github/plugin.ts";
@@ -122,7 +123,7 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
     .use(logsAdminPlugin({ auth, requestLog: gw.requestLog, holdOpen: (request, response) => gw.holdOpen(request, response) }))
     .use(mcpPlugin(gw))
     .use(oauthPlugin({ oauth: gw.oauth, ownsUpstreamState: (state) => ownsUpstreamState(gw, state), log: gw.log }))
-    .use(endpointsPlugin(gw, services.endpoints))
+    .use(endpointsPlugin({ projectMcp: (request, project, proxy) => projectMcp(gw, request, project, proxy), log: gw.log }, services.endpoints))
     .use(githubPlugin(gw, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
   own.routes = app.routes;
   own.app = app;
