@@ -47,7 +47,19 @@ export function createServices(gw: Gateway): Services {
     log: gw.log,
   });
   const pipeline = new Pipeline({ config: () => gw.routes.current().config, metrics: gw.metrics, log: gw.log });
-  return { pipeline, endpoints, github: new GithubService(gw) };
+  const github = new GithubService({
+    table: () => gw.routes.current(),
+    metrics: gw.metrics,
+    tokens: gw.tokens,
+    cache: gw.state.cache,
+    flights: gw.state.flights,
+    bus: gw.state.bus,
+    shared: gw.state.backend !== "memory",
+    log: gw.log,
+    onStartup: (task) => gw.startupTasks.push(task),
+    onReload: (hook) => gw.reloadHooks.push(hook),
+  });
+  return { pipeline, endpoints, github };
 }
 
 /** What /healthz, /readyz, /stats and /metrics read (serve.ts gives a worker's supervisor the same figures). */
@@ -124,7 +136,7 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
     .use(mcpPlugin(gw))
     .use(oauthPlugin({ oauth: gw.oauth, ownsUpstreamState: (state) => ownsUpstreamState(gw, state), log: gw.log }))
     .use(endpointsPlugin({ projectMcp: (request, project, proxy) => projectMcp(gw, request, project, proxy), log: gw.log }, services.endpoints))
-    .use(githubPlugin(gw, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
+    .use(githubPlugin(gw.statsProviders, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
   own.routes = app.routes;
   own.app = app;
   return app;
