@@ -2,8 +2,10 @@
 /**
  * Smoke test of a built binary (default dist/hubgate): starts it from an empty directory on a free
  * port with a throwaway config, checks /healthz, /readyz, /docs (UI assets from inside the binary),
- * SIGHUP reload, SIGTERM exit 0; prints start-up time and RSS. Usage: bun scripts/smoke.ts [binary]
+ * an endpoint call recorded in the request log (written by the binary's writer thread), SIGHUP reload,
+ * SIGTERM exit 0; prints start-up time and RSS. Usage: bun scripts/smoke.ts [binary]
  */
+import { Database } from "bun:sqlite";
 import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,7 +13,13 @@ import { join, resolve } from "node:path";
 const bin = resolve(process.argv[2] ?? "dist/hubgate");
 const dir = mkdtempSync(join(tmpdir(), "hubgate-smoke-"));
 const config = join(dir, "gateway.toml");
-writeFileSync(config, `[server]\nport = 0\n[storage]\npath = "${join(dir, "data", "hubgate.db")}"\n[logging]\nlevel = "info"\n`);
+const upstream = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => Response.json({ ok: true }) });
+const store = join(dir, "data", "hubgate.db");
+writeFileSync(
+  config,
+  `[server]\nport = 0\n[storage]\npath = "${store}"\n[logging]\nlevel = "info"\n` +
+    `[[projects]]\nid = "smoke"\n[[projects.endpoints]]\nslug = "up"\nupstream_url = "http://127.0.0.1:${upstream.port}"\nauth_mode = "none"\nallow_private = true\n`,
+);
 
 function check(cond: unknown, what: string): asserts cond {
   if (!cond) {
@@ -28,6 +36,8 @@ const reader = proc.stdout.getReader();
 const decoder = new TextDecoder();
 let buf = "";
 const lines: string[] = [];
+/** every log line read, for checks at the end */
+const seen: string[] = [];
 async function waitFor(pred: (rec: Record<string, unknown>) => boolean, ms = 5000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -47,6 +57,7 @@ async function waitFor(pred: (rec: Record<string, unknown>) => boolean, ms = 500
       const parts = buf.split("\n");
       buf = parts.pop()!;
       lines.push(...parts.filter((l) => l.startsWith("{")));
+      seen.push(...parts);
     }
   }
 }
@@ -62,6 +73,8 @@ check(docs.status === 200 && !/https?:\/\/(cdn|unpkg|jsdelivr)/.test(html), "GET
 const asset = /(?:src|href)="([^"]*\/docs\/assets\/[^"]+)"/.exec(html)?.[1];
 check(asset && (await fetch(new URL(asset, base))).status === 200, `docs asset ${asset} served from the binary`);
 check((await fetch(`${base}/docs/json`)).status === 200, "GET /docs/json 200");
+const proxied = await fetch(`${base}/api/smoke/proxy/up/ping`);
+check(proxied.status === 200 && ((await proxied.json()) as { ok?: boolean }).ok === true, "GET /api/smoke/proxy/up/ping 200 through the endpoint");
 const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, "utf8"))?.[1] ?? 0);
 
 writeFileSync(config, readFileSync(config, "utf8").replace('level = "info"', 'level = "debug"'));
@@ -73,4 +86,9 @@ check(stats.reloads.count === 1, "SIGHUP reloaded the config (stats.reloads.coun
 proc.kill("SIGTERM");
 const code = await proc.exited;
 check(code === 0, "SIGTERM: exit code 0");
+upstream.stop(true);
+const db = new Database(store, { readonly: true });
+const logged = db.query<{ n: number }, []>("SELECT count(*) AS n FROM request_logs WHERE project = 'smoke' AND status = 200").get()!.n;
+db.close();
+check(logged === 1 && !seen.some((l) => l.includes("writer thread failed")), "the endpoint call is in the request log, written by the binary's writer thread");
 console.log(`smoke: startup ${startupMs.toFixed(0)} ms to listening, idle RSS ${(rssKiB / 1024).toFixed(1)} MiB`);

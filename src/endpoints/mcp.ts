@@ -6,7 +6,8 @@
  * transport, stateless (one server per request, no session), authenticated by the client's hubgate
  * API token with scope proxy for the project.
  */
-import type { Gateway } from "../root/gateway.ts";
+import type { RouteTable } from "../routes/table.ts";
+import type { TokenVerifier } from "../tokens/verify.ts";
 import { GatewayError } from "../core/errors.ts";
 import { VERSION } from "../version.ts";
 import type { EndpointRoute, McpToolRoute } from "./compile.ts";
@@ -14,6 +15,12 @@ import type { EndpointRoute, McpToolRoute } from "./compile.ts";
 const MAX_RESULT = 100_000;
 
 type Handler = (request: Request) => Promise<Response>;
+
+/** What a project's MCP server uses: the route table in force (one snapshot per request) and the API-token check. */
+export interface ProjectMcpDeps {
+  table: () => Pick<RouteTable, "endpoints" | "projects" | "publicUrl">;
+  tokens: Pick<TokenVerifier, "verifyThrottled">;
+}
 
 /**
  * The request a tool call makes to its endpoint. A tool made from an OpenAPI operation places each
@@ -75,9 +82,9 @@ function scalar(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-export async function projectMcp(gw: Gateway, request: Request, project: string, proxy: Handler): Promise<Response> {
-  await gw.tokens.verifyThrottled(request, { project, scope: "proxy" });
-  const table = gw.routes.current();
+export async function projectMcp(d: ProjectMcpDeps, request: Request, project: string, proxy: Handler): Promise<Response> {
+  await d.tokens.verifyThrottled(request, { project, scope: "proxy" });
+  const table = d.table();
   const tools = new Map<string, { route: EndpointRoute; tool: McpToolRoute }>();
   for (const route of table.endpoints.values()) if (route.project === project) for (const tool of route.mcpTools) tools.set(tool.name, { route, tool });
   if (!table.projects.has(project)) throw new GatewayError("not_found", `No project "${project}"`, 404);

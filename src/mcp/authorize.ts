@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { randomToken as rand, sha256 } from "../crypto/hash.ts";
-import type { Gateway } from "../root/gateway.ts";
+import type { McpDeps } from "./deps.ts";
 import { GatewayError, isDependencyDown } from "../core/errors.ts";
 import { safeEqual } from "../crypto/compare.ts";
 import { lookupClient } from "./clients.ts";
@@ -16,15 +16,15 @@ import { defaultResource, issuer, normalizeResource, upstreamForResource } from 
 import { githubIdentity, identityLoginEnabled } from "./identity.ts";
 import { upstreamConnection } from "./discovery.ts";
 import { repeatedParams, repeatedParamsError } from "./params.ts";
-import type { McpAuthRequest, McpPending } from "../store/index.ts";
+import type { McpAuthRequest, McpPending, McpRepo } from "../store/index.ts";
 
 const PENDING_TTL_MS = 10 * 60_000;
 const CODE_TTL_MS = 60_000;
 export const upstreamGrantKey = (user: string, upstream: string) => `mcp:${user}:${upstream}`;
 
 /** Does this upstream `state` belong to an MCP authorization in progress? (/oauth/callback serves both flows.) */
-export async function ownsUpstreamState(gw: Gateway, state: string | null): Promise<boolean> {
-  return state !== null && (await gw.store.mcp.pendingIdByUpstreamState(state)) !== null;
+export async function ownsUpstreamState(pending: Pick<McpRepo, "pendingIdByUpstreamState">, state: string | null): Promise<boolean> {
+  return state !== null && (await pending.pendingIdByUpstreamState(state)) !== null;
 }
 
 /** A failure that means "none" here (a client metadata document that cannot be fetched, …), unless the store is away: that stays a 503. */
@@ -35,14 +35,17 @@ const orNull = (e: unknown): null => {
 const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_HEADERS });
 const redirect = (url: string) => new Response(null, { status: 302, headers: { location: url, "cache-control": "no-store", "referrer-policy": "no-referrer" } });
 
+/** What the authorization endpoint uses (discovery's part included, for upstreams without an oauth_connection). */
+export type AuthorizerDeps = Pick<McpDeps, "table" | "mcp" | "audit" | "rateCounter" | "authThrottle" | "oauth" | "flights" | "sealedKv">;
+
 export class McpAuthorizer {
-  constructor(private readonly gw: Gateway) {}
+  constructor(private readonly d: AuthorizerDeps) {}
 
   /** Which ways to sign in the login page offers: gateway passwords, the upstream account, or both. */
   private loginOptions(upstreamName: string) {
-    const upstream = this.gw.routes.current().mcpUpstreams.get(upstreamName);
-    const identity = identityLoginEnabled(this.gw) && upstream?.oauthConnection ? upstream.oauthConnection : null;
-    return { password: this.gw.config.mcp.users.length > 0, upstream: identity };
+    const upstream = this.d.table().mcpUpstreams.get(upstreamName);
+    const identity = identityLoginEnabled(this.d) && upstream?.oauthConnection ? upstream.oauthConnection : null;
+    return { password: this.d.table().config.mcp.users.length > 0, upstream: identity };
   }
 
   /** An answer at the client's redirect URI (with its state, and `iss`). */
@@ -50,19 +53,19 @@ export class McpAuthorizer {
     const u = new URL(to.redirect_uri);
     for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
     if (to.state) u.searchParams.set("state", to.state);
-    u.searchParams.set("iss", issuer(this.gw.routes.current()));
+    u.searchParams.set("iss", issuer(this.d.table()));
     return redirect(u.href);
   }
 
   async authorize(q: URLSearchParams): Promise<Response> {
-    const t = this.gw.routes.current();
+    const t = this.d.table();
     // RFC 6749 §3.1: no parameter twice. While client_id or redirect_uri is in doubt the answer is a page,
     // never a redirect (§4.1.2.1); other repeats go back to the client as errors.
     const repeated = repeatedParams(q);
     const doubtful = repeated.filter((n) => n === "client_id" || n === "redirect_uri");
     if (doubtful.length) return messagePage(400, "Invalid request", `The application sent ${doubtful.join(" and ")} more than once.`);
     const clientId = q.get("client_id") ?? "";
-    const client = clientId ? await lookupClient(this.gw, clientId).catch(orNull) : null;
+    const client = clientId ? await lookupClient(this.d, clientId).catch(orNull) : null;
     if (!client) return messagePage(400, "Unknown client", "This application is not registered with the gateway.");
     const redirectUri = q.get("redirect_uri") ?? "";
     // exact match only: no prefix, no normalisation
@@ -92,7 +95,7 @@ export class McpAuthorizer {
     };
     const id = rand();
     const csrf = rand();
-    await this.gw.store.mcp.createPending({ id, request, csrf, createdAt: Date.now(), expiresAt: Date.now() + PENDING_TTL_MS });
+    await this.d.mcp.createPending({ id, request, csrf, createdAt: Date.now(), expiresAt: Date.now() + PENDING_TTL_MS });
     return html(loginPage(id, csrf, client.client_name ?? clientId, undefined, this.loginOptions(request.upstream)));
   }
 
@@ -101,49 +104,49 @@ export class McpAuthorizer {
     const p = await this.pendingOr(form);
     if (!this.loginOptions(p.request.upstream).upstream) throw new GatewayError("invalid_request", "Signing in with the upstream account is not enabled.", 400);
     const request = { ...p.request, upstream_identity: true };
-    await this.gw.store.mcp.updatePendingRequest(p.id, request);
+    await this.d.mcp.updatePendingRequest(p.id, request);
     return this.upstreamStep({ ...p, request });
   }
 
   private async pendingOr(form: URLSearchParams): Promise<McpPending> {
-    const p = await this.gw.store.mcp.pending(form.get("id") ?? "");
+    const p = await this.d.mcp.pending(form.get("id") ?? "");
     if (!p || !safeEqual(form.get("csrf") ?? "", p.csrf)) throw new GatewayError("invalid_request", "This sign-in expired or the form was not ours; start again from the application.", 400);
     return p;
   }
 
   /** The consent page, naming the client and where it redirects to. */
   private async consentStep(p: McpPending, username: string): Promise<Response> {
-    const client = await lookupClient(this.gw, p.request.client_id);
+    const client = await lookupClient(this.d, p.request.client_id);
     const redirectHost = new URL(p.request.redirect_uri).host || p.request.redirect_uri;
     return html(consentPage(p.id, p.csrf, { name: client?.client_name ?? p.request.client_id, redirectHost }, p.request.resource, username));
   }
 
   async login(form: URLSearchParams, ip: string): Promise<Response> {
     const p = await this.pendingOr(form);
-    const client = await lookupClient(this.gw, p.request.client_id);
+    const client = await lookupClient(this.d, p.request.client_id);
     const clientName = client?.client_name ?? p.request.client_id;
     const username = (form.get("username") ?? "").trim();
     // brute-force protection: 5 failures per user name in a sliding minute (the threshold sits half a hit
     // lower, as the sliding count is an estimate), and the address's failures on every surface (tokens/throttle.ts)
     const userKey = `mcp-login:user:${username.toLowerCase()}`;
-    const [byUser, ipBlocked] = await Promise.all([this.gw.state.rateCounter.count(userKey, 60_000), this.gw.authThrottle.blocked(ip)]);
+    const [byUser, ipBlocked] = await Promise.all([this.d.rateCounter.count(userKey, 60_000), this.d.authThrottle.blocked(ip)]);
     if (byUser >= 4.5 || ipBlocked) {
-      await this.gw.store.audit.append({ kind: "mcp.login_throttled", actor: ip, subject: username });
+      await this.d.audit.append({ kind: "mcp.login_throttled", actor: ip, subject: username });
       return new Response(loginPage(p.id, p.csrf, clientName, "Too many failed attempts; wait a minute.", this.loginOptions(p.request.upstream)), {
         status: 429,
         headers: { ...PAGE_HEADERS, "retry-after": "60" },
       });
     }
-    const user = this.gw.config.mcp.users.find((u) => u.username === username);
+    const user = this.d.table().config.mcp.users.find((u) => u.username === username);
     // verify against a dummy hash when the user is unknown, so timing does not reveal which names exist
     const ok = await Bun.password.verify(form.get("password") ?? "", user?.password_hash ?? (await dummyHash())).catch(() => false);
     if (!user || !ok) {
-      await Promise.all([this.gw.state.rateCounter.hit(userKey, 5, 60_000), this.gw.authThrottle.failed(ip, "mcp-login", username)]);
+      await Promise.all([this.d.rateCounter.hit(userKey, 5, 60_000), this.d.authThrottle.failed(ip, "mcp-login", username)]);
       return html(loginPage(p.id, p.csrf, clientName, "Wrong user name or password.", this.loginOptions(p.request.upstream)), 401);
     }
-    await this.gw.store.audit.append({ kind: "mcp.login", actor: ip, subject: username, detail: { client_id: p.request.client_id } });
-    await this.gw.store.mcp.setPendingUser(p.id, username);
-    if (await this.gw.store.mcp.hasConsent(username, p.request.client_id, p.request.resource)) return this.upstreamStep({ ...p, username });
+    await this.d.audit.append({ kind: "mcp.login", actor: ip, subject: username, detail: { client_id: p.request.client_id } });
+    await this.d.mcp.setPendingUser(p.id, username);
+    if (await this.d.mcp.hasConsent(username, p.request.client_id, p.request.resource)) return this.upstreamStep({ ...p, username });
     return this.consentStep(p, username);
   }
 
@@ -151,23 +154,23 @@ export class McpAuthorizer {
     const p = await this.pendingOr(form);
     if (!p.username) throw new GatewayError("invalid_request", "Sign in first.", 400);
     if (form.get("decision") !== "allow") {
-      await this.gw.store.mcp.deletePending(p.id);
-      await this.gw.store.audit.append({ kind: "mcp.consent_denied", actor: p.username, subject: p.request.client_id });
+      await this.d.mcp.deletePending(p.id);
+      await this.d.audit.append({ kind: "mcp.consent_denied", actor: p.username, subject: p.request.client_id });
       return this.back(p.request, { error: "access_denied", error_description: "the user denied access" });
     }
-    await this.gw.store.mcp.grantConsent(p.username, p.request.client_id, p.request.resource);
-    await this.gw.store.audit.append({ kind: "mcp.consent", actor: p.username, subject: p.request.client_id, detail: { resource: p.request.resource } });
+    await this.d.mcp.grantConsent(p.username, p.request.client_id, p.request.resource);
+    await this.d.audit.append({ kind: "mcp.consent", actor: p.username, subject: p.request.client_id, detail: { resource: p.request.resource } });
     return p.request.upstream_done ? this.issueCode(p, p.username) : this.upstreamStep(p);
   }
 
   /** Screen 2: the user's own upstream login, unless the upstream needs none. */
   private async upstreamStep(p: McpPending): Promise<Response> {
-    const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream);
+    const upstream = this.d.table().mcpUpstreams.get(p.request.upstream);
     let connection: string | null = null;
     try {
-      connection = upstream ? await upstreamConnection(this.gw, upstream) : null;
+      connection = upstream ? await upstreamConnection(this.d, upstream) : null;
     } catch (e) {
-      await this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor: p.username ?? undefined, subject: p.request.upstream, detail: { reason: e instanceof Error ? e.message : "discovery_failed" } });
+      await this.d.audit.append({ kind: "mcp.upstream_connect_failed", actor: p.username ?? undefined, subject: p.request.upstream, detail: { reason: e instanceof Error ? e.message : "discovery_failed" } });
       return this.back(p.request, { error: "temporarily_unavailable", error_description: "the upstream's authorization server could not be discovered" });
     }
     if (!connection) {
@@ -175,59 +178,59 @@ export class McpAuthorizer {
       if (!p.username) throw new GatewayError("invalid_request", "Sign in first.", 400);
       return this.issueCode(p, p.username);
     }
-    const begin = this.gw.oauth.beginAuthorization(connection, `${issuer(this.gw.routes.current())}/upstream/callback`);
-    await this.gw.store.mcp.setPendingUpstream(p.id, begin.state, begin.verifier);
+    const begin = this.d.oauth.beginAuthorization(connection, `${issuer(this.d.table())}/upstream/callback`);
+    await this.d.mcp.setPendingUpstream(p.id, begin.state, begin.verifier);
     return redirect(begin.url.href);
   }
 
   async upstreamCallback(q: URLSearchParams): Promise<Response> {
-    const id = await this.gw.store.mcp.pendingIdByUpstreamState(q.get("state") ?? "");
-    const p = id ? await this.gw.store.mcp.pending(id) : null;
+    const id = await this.d.mcp.pendingIdByUpstreamState(q.get("state") ?? "");
+    const p = id ? await this.d.mcp.pending(id) : null;
     if (!p || (!p.username && !p.request.upstream_identity))
       return messagePage(400, "Sign-in expired", "The upstream sign-in could not be matched to a request in progress; start again from the application.");
-    const upstream = this.gw.routes.current().mcpUpstreams.get(p.request.upstream);
+    const upstream = this.d.table().mcpUpstreams.get(p.request.upstream);
     const actor = p.username ?? "(upstream identity)";
-    const connection = upstream ? await upstreamConnection(this.gw, upstream).catch(orNull) : null;
+    const connection = upstream ? await upstreamConnection(this.d, upstream).catch(orNull) : null;
     const code = q.get("code");
     if (q.get("error") || !code || !upstream || !connection) {
-      await this.gw.store.mcp.deletePending(p.id);
-      await this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: p.request.upstream, detail: { reason: q.get("error") ?? "no_code" } });
+      await this.d.mcp.deletePending(p.id);
+      await this.d.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: p.request.upstream, detail: { reason: q.get("error") ?? "no_code" } });
       return this.back(p.request, { error: "access_denied", error_description: "the upstream sign-in did not succeed" });
     }
-    const redirectUri = `${issuer(this.gw.routes.current())}/upstream/callback`;
+    const redirectUri = `${issuer(this.d.table())}/upstream/callback`;
     let username: string;
     try {
-      const tokens = await this.gw.oauth.exchange(connection, code, redirectUri, p.upstreamVerifier);
+      const tokens = await this.d.oauth.exchange(connection, code, redirectUri, p.upstreamVerifier);
       if (p.request.upstream_identity) {
-        const who = await githubIdentity(this.gw, tokens.accessToken);
+        const who = await githubIdentity(this.d, tokens.accessToken);
         if (!who.allowed) {
-          await this.gw.store.mcp.deletePending(p.id);
-          await this.gw.store.audit.append({ kind: "mcp.login_failed", actor: `github:${who.login}`, subject: upstream.name, detail: { reason: "not_allowed" } });
+          await this.d.mcp.deletePending(p.id);
+          await this.d.audit.append({ kind: "mcp.login_failed", actor: `github:${who.login}`, subject: upstream.name, detail: { reason: "not_allowed" } });
           return this.back(p.request, { error: "access_denied", error_description: `the ${connection} account is not allowed to use this gateway` });
         }
         username = `github:${who.login}`;
-        await this.gw.store.audit.append({ kind: "mcp.login", actor: username, subject: p.request.client_id, detail: { via: connection } });
+        await this.d.audit.append({ kind: "mcp.login", actor: username, subject: p.request.client_id, detail: { via: connection } });
       } else if (p.username) username = p.username;
       else throw new Error("no signed-in user"); // excluded above
-      await this.gw.oauth.saveTokens(connection, upstreamGrantKey(username, upstream.name), tokens);
+      await this.d.oauth.saveTokens(connection, upstreamGrantKey(username, upstream.name), tokens);
     } catch (e) {
-      await this.gw.store.mcp.deletePending(p.id);
-      await this.gw.store.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: upstream.name, detail: { reason: e instanceof Error ? e.message : "exchange_failed" } });
+      await this.d.mcp.deletePending(p.id);
+      await this.d.audit.append({ kind: "mcp.upstream_connect_failed", actor, subject: upstream.name, detail: { reason: e instanceof Error ? e.message : "exchange_failed" } });
       return this.back(p.request, { error: "server_error", error_description: "the upstream sign-in could not be completed" });
     }
-    await this.gw.store.audit.append({ kind: "mcp.upstream_connected", actor: username, subject: upstream.name });
+    await this.d.audit.append({ kind: "mcp.upstream_connected", actor: username, subject: upstream.name });
     if (!p.request.upstream_identity) return this.issueCode(p, username);
     const request = { ...p.request, upstream_done: true };
-    await this.gw.store.mcp.setPendingUser(p.id, username);
-    await this.gw.store.mcp.updatePendingRequest(p.id, request);
-    if (await this.gw.store.mcp.hasConsent(username, p.request.client_id, p.request.resource)) return this.issueCode(p, username);
+    await this.d.mcp.setPendingUser(p.id, username);
+    await this.d.mcp.updatePendingRequest(p.id, request);
+    if (await this.d.mcp.hasConsent(username, p.request.client_id, p.request.resource)) return this.issueCode(p, username);
     return this.consentStep({ ...p, request, username }, username);
   }
 
   private async issueCode(p: McpPending, username: string): Promise<Response> {
-    await this.gw.store.mcp.deletePending(p.id);
+    await this.d.mcp.deletePending(p.id);
     const code = rand();
-    await this.gw.store.mcp.saveCode(sha256(code), p.request, username, Date.now() + CODE_TTL_MS);
+    await this.d.mcp.saveCode(sha256(code), p.request, username, Date.now() + CODE_TTL_MS);
     return this.back(p.request, { code });
   }
 }

@@ -4,7 +4,7 @@
  * through the SSRF guard, validated, cached for 5 minutes).
  */
 import { randomToken, sha256 } from "../crypto/hash.ts";
-import type { Gateway } from "../root/gateway.ts";
+import type { McpDeps } from "./deps.ts";
 import { request } from "../proxy/outbound.ts";
 import { isGatewayError } from "../core/errors.ts";
 import { pathOf } from "../core/url.ts";
@@ -43,7 +43,7 @@ export function checkRedirectUri(uri: unknown, appType: "native" | "web"): strin
   return uri;
 }
 
-export async function register(gw: Gateway, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function register(d: Pick<McpDeps, "mcp" | "audit">, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   const appType = body.application_type === "native" ? "native" : body.application_type === undefined || body.application_type === "web" ? "web" : null;
   if (!appType) throw oauthError("invalid_client_metadata", 'application_type must be "web" or "native"');
   if (!Array.isArray(body.redirect_uris) || body.redirect_uris.length === 0) throw oauthError("invalid_redirect_uri", "redirect_uris is required");
@@ -67,16 +67,16 @@ export async function register(gw: Gateway, body: Record<string, unknown>): Prom
     application_type: appType,
     ...(typeof body.scope === "string" ? { scope: body.scope } : {}),
   };
-  await gw.store.mcp.saveClient(clientId, metadata, secret === null ? null : sha256(secret));
-  await gw.store.audit.append({ kind: "mcp.client_registered", subject: clientId, detail: { client_name: clientName, redirect_uris: redirects, application_type: appType } });
+  await d.mcp.saveClient(clientId, metadata, secret === null ? null : sha256(secret));
+  await d.audit.append({ kind: "mcp.client_registered", subject: clientId, detail: { client_name: clientName, redirect_uris: redirects, application_type: appType } });
   return { ...metadata, client_id_issued_at: Math.floor(Date.now() / 1000), ...(secret ? { client_secret: secret, client_secret_expires_at: 0 } : {}) };
 }
 
 const cimdCache = new Map<string, { info: ClientInfo; until: number }>();
 
 /** A registered client, or a Client ID Metadata Document when the id is an https URL. */
-export async function lookupClient(gw: Gateway, clientId: string): Promise<ClientInfo | null> {
-  const row = await gw.store.mcp.client(clientId);
+export async function lookupClient(d: Pick<McpDeps, "mcp">, clientId: string): Promise<ClientInfo | null> {
+  const row = await d.mcp.client(clientId);
   if (row) {
     const m = row.metadata as unknown as Omit<ClientInfo, "secretHash">;
     return { ...m, secretHash: row.secretHash };
@@ -119,12 +119,12 @@ async function fetchMetadataDocument(url: string): Promise<ClientInfo> {
 }
 
 /** Client authentication at the token and revocation endpoints, behind the one authentication throttle. */
-export function authenticateClient(gw: Gateway, request: Request, form: URLSearchParams): Promise<ClientInfo> {
+export function authenticateClient(d: Pick<McpDeps, "mcp" | "authThrottle" | "clientAddress">, request: Request, form: URLSearchParams): Promise<ClientInfo> {
   const presented = form.has("client_id") || request.headers.has("authorization");
-  return gw.authThrottle.guard(gw.clientAddress(request), "mcp-client", pathOf(request.url), presented, () => checkClient(gw, request, form));
+  return d.authThrottle.guard(d.clientAddress(request), "mcp-client", pathOf(request.url), presented, () => checkClient(d, request, form));
 }
 
-async function checkClient(gw: Gateway, request: Request, form: URLSearchParams): Promise<ClientInfo> {
+async function checkClient(d: Pick<McpDeps, "mcp">, request: Request, form: URLSearchParams): Promise<ClientInfo> {
   let id = form.get("client_id");
   let secret = form.get("client_secret");
   const basic = /^Basic\s+(.+)$/i.exec(request.headers.get("authorization") ?? "");
@@ -134,7 +134,7 @@ async function checkClient(gw: Gateway, request: Request, form: URLSearchParams)
     secret = decodeURIComponent((p ?? "").replace(/\+/g, " "));
   }
   if (!id) throw oauthError("invalid_client", "client_id is required", 401);
-  const client = await lookupClient(gw, id);
+  const client = await lookupClient(d, id);
   if (!client) throw oauthError("invalid_client", "unknown client", 401);
   if (client.secretHash !== null) {
     if (!secret || !safeEqual(sha256(secret), client.secretHash)) throw oauthError("invalid_client", "client authentication failed", 401, { "www-authenticate": 'Basic realm="hubgate"' });

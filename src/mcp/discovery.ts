@@ -9,7 +9,7 @@
  * metadata of an upstream names further URLs (its authorization server, registration and token
  * endpoints), and those are trusted exactly as far as the upstream itself.
  */
-import type { Gateway } from "../root/gateway.ts";
+import type { McpDeps } from "./deps.ts";
 import type { ConnectionRoute } from "../oauth/compile.ts";
 import type { McpUpstreamRoute } from "./compile.ts";
 import { issuer } from "./resources.ts";
@@ -74,22 +74,25 @@ async function authorizationServer(upstream: McpUpstreamRoute): Promise<Record<s
 
 const open = new Map<string, number>();
 
+/** What discovery uses: the OAuth connections, single flight, the table in force (for the issuer), the sealed registrations, the audit log. */
+export type DiscoveryDeps = Pick<McpDeps, "oauth" | "flights" | "table" | "sealedKv" | "audit">;
+
 /** The connection to use for an upstream: its configured one, or one discovered and registered once; null for an open upstream. */
-export async function upstreamConnection(gw: Gateway, upstream: McpUpstreamRoute): Promise<string | null> {
+export async function upstreamConnection(d: DiscoveryDeps, upstream: McpUpstreamRoute): Promise<string | null> {
   if (upstream.oauthConnection) return upstream.oauthConnection;
   const name = `mcp-auto:${upstream.name}`;
-  if (gw.oauth.hasConnection(name)) return name;
+  if (d.oauth.hasConnection(name)) return name;
   if ((open.get(upstream.url.href) ?? 0) > Date.now()) return null;
-  return gw.state.flights.run(`mcp-discover:${upstream.name}`, async () => {
-    if (gw.oauth.hasConnection(name)) return name;
+  return d.flights.run(`mcp-discover:${upstream.name}`, async () => {
+    if (d.oauth.hasConnection(name)) return name;
     const meta = await authorizationServer(upstream);
     if (!meta) {
       open.set(upstream.url.href, Date.now() + 5 * 60_000);
       return null;
     }
-    const redirectUri = `${issuer(gw.routes.current())}/upstream/callback`;
+    const redirectUri = `${issuer(d.table())}/upstream/callback`;
     const key = `${upstream.url.href} ${String(meta.issuer ?? meta.token_endpoint)} ${redirectUri}`;
-    let reg = await gw.store.sealedKv.get("mcp-upstream-client", key).then((v) => (v ? (JSON.parse(v) as Record<string, string>) : null));
+    let reg = await d.sealedKv.get("mcp-upstream-client", key).then((v) => (v ? (JSON.parse(v) as Record<string, string>) : null));
     if (!reg) {
       if (typeof meta.registration_endpoint !== "string") throw new Error(`${upstream.name}: the authorization server supports no dynamic registration; configure an oauth_connection`);
       const r = await request(
@@ -104,8 +107,8 @@ export async function upstreamConnection(gw: Gateway, upstream: McpUpstreamRoute
       const body = (await r.json().catch(() => ({}))) as Record<string, string>;
       if (!r.ok || !body.client_id) throw new Error(`${upstream.name}: dynamic registration failed (${body.error ?? r.status})`);
       reg = { client_id: body.client_id, ...(body.client_secret ? { client_secret: body.client_secret } : {}) };
-      await gw.store.sealedKv.put("mcp-upstream-client", key, JSON.stringify(reg));
-      await gw.store.audit.append({ kind: "mcp.upstream_registered", subject: upstream.name, detail: { issuer: meta.issuer, client_id: reg.client_id } });
+      await d.sealedKv.put("mcp-upstream-client", key, JSON.stringify(reg));
+      await d.audit.append({ kind: "mcp.upstream_registered", subject: upstream.name, detail: { issuer: meta.issuer, client_id: reg.client_id } });
     }
     const scopes = Array.isArray(meta.scopes_supported) ? (meta.scopes_supported as string[]).filter((s) => s === "offline_access" || s === "openid") : [];
     const conn: ConnectionRoute = {
@@ -123,7 +126,7 @@ export async function upstreamConnection(gw: Gateway, upstream: McpUpstreamRoute
       pkce: true,
       allowPrivate: upstream.allowPrivate,
     };
-    gw.oauth.registerConnection(conn);
+    d.oauth.registerConnection(conn);
     return name;
   });
 }

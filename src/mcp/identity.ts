@@ -3,18 +3,18 @@
  * GitHub identity behind the token (GET /user, GET /user/orgs at [github] api_url) is checked against
  * [mcp] allowed_github_users / allowed_github_orgs. The gateway user becomes `github:<login>`.
  */
-import type { Gateway } from "../root/gateway.ts";
+import type { McpDeps } from "./deps.ts";
 import { fetchGithubUser, githubGet, type GithubApi } from "../github/user.ts";
 
-export function identityLoginEnabled(gw: Gateway): boolean {
-  const m = gw.config.mcp;
+export function identityLoginEnabled(d: Pick<McpDeps, "table">): boolean {
+  const m = d.table().config.mcp;
   return m.allowed_github_users.length > 0 || m.allowed_github_orgs.length > 0;
 }
 
-export async function githubIdentity(gw: Gateway, accessToken: string): Promise<{ login: string; allowed: boolean }> {
-  const m = gw.config.mcp;
+export async function githubIdentity(d: Pick<McpDeps, "table">, accessToken: string): Promise<{ login: string; allowed: boolean }> {
+  const { mcp: m, github } = d.table().config;
   // the GitHub API of [github], under that section's allow_private
-  const api: GithubApi = { apiUrl: gw.config.github.api_url, allowPrivate: gw.config.github.allow_private, timeoutMs: 10_000 };
+  const api: GithubApi = { apiUrl: github.api_url, allowPrivate: github.allow_private, timeoutMs: 10_000 };
   const { login } = await fetchGithubUser(api, accessToken);
   const lower = (xs: readonly string[]) => new Set(xs.map((x) => x.toLowerCase()));
   if (lower(m.allowed_github_users).has(login.toLowerCase())) return { login, allowed: true };

@@ -1,6 +1,6 @@
 /** Routes of the MCP OAuth gateway: discovery, registration, authorization, tokens, and the proxied MCP servers. */
 import { Elysia } from "elysia";
-import type { Gateway } from "../root/gateway.ts";
+import type { McpDeps } from "./deps.ts";
 import { GatewayError } from "../core/errors.ts";
 import { McpAuthorizer } from "./authorize.ts";
 import { register } from "./clients.ts";
@@ -25,13 +25,13 @@ async function form(request: Request): Promise<URLSearchParams> {
   return params;
 }
 
-export function mcpPlugin(gw: Gateway) {
-  const auth = new McpAuthorizer(gw);
-  const proxy = new McpProxy(gw);
+export function mcpPlugin(d: McpDeps) {
+  const auth = new McpAuthorizer(d);
+  const proxy = new McpProxy(d);
   const detail = (summary: string) => ({ tags: ["mcp"], summary });
 
   const asMetadata = () => {
-    const iss = issuer(gw.routes.current());
+    const iss = issuer(d.table());
     return {
       issuer: iss,
       authorization_endpoint: `${iss}/authorize`,
@@ -50,7 +50,7 @@ export function mcpPlugin(gw: Gateway) {
     };
   };
   const prMetadata = (name: string) => {
-    const t = gw.routes.current();
+    const t = d.table();
     if (!t.mcpUpstreams.has(name)) throw new GatewayError("not_found", "No such protected resource", 404);
     return { resource: resourceFor(t, name), authorization_servers: [issuer(t)], scopes_supported: ["mcp"], bearer_methods_supported: ["header"], resource_name: `hubgate MCP ${name || "(default)"}` };
   };
@@ -60,7 +60,7 @@ export function mcpPlugin(gw: Gateway) {
       return json(await fn());
     } catch (e) {
       if (!(e instanceof GatewayError)) throw e;
-      reportFailure(gw.log, e, request);
+      reportFailure(d.log, e, request);
       return json({ error: e.code, error_description: e.message }, e.status, e.headers);
     }
   };
@@ -69,7 +69,7 @@ export function mcpPlugin(gw: Gateway) {
       return await fn();
     } catch (e) {
       if (!(e instanceof GatewayError)) throw e;
-      reportFailure(gw.log, e, request);
+      reportFailure(d.log, e, request);
       return messagePage(e.status, "Cannot continue", e.message);
     }
   };
@@ -96,21 +96,21 @@ export function mcpPlugin(gw: Gateway) {
           // (JSON.parse would keep the last silently); RFC 7591 §3.2.2 calls a bad metadata body invalid_client_metadata
           const twice = repeatedMember(text);
           if (twice !== null) throw oauthError("invalid_client_metadata", `${JSON.stringify(twice)} appears more than once`);
-          return register(gw, body as Record<string, unknown>);
+          return register(d, body as Record<string, unknown>);
         }).then((r) => (r.status === 200 ? new Response(r.body, { status: 201, headers: r.headers }) : r)),
       { parse: "none", detail: detail("RFC 7591 dynamic client registration") },
     )
     .get("/authorize", ({ request }) => page(request, () => auth.authorize(new URL(request.url).searchParams)), { detail: detail("Authorization endpoint: gateway login, consent, upstream login") })
-    .post("/authorize/login", ({ request }) => page(request, async () => auth.login(await form(request), gw.clientAddress(request))), { parse: "none", detail: detail("Gateway login form") })
+    .post("/authorize/login", ({ request }) => page(request, async () => auth.login(await form(request), d.clientAddress(request))), { parse: "none", detail: detail("Gateway login form") })
     .post("/authorize/upstream-login", ({ request }) => page(request, async () => auth.upstreamLogin(await form(request))), { parse: "none", detail: detail("Sign in with the upstream account (allowed_github_users / allowed_github_orgs)") })
     .post("/authorize/consent", ({ request }) => page(request, async () => auth.consent(await form(request))), { parse: "none", detail: detail("Consent form") })
     .get("/upstream/callback", ({ request }) => page(request, () => auth.upstreamCallback(new URL(request.url).searchParams)), { detail: detail("Upstream OAuth redirect URI of the MCP flow") })
-    .post("/token", ({ request }) => oauthJson(request, async () => tokenEndpoint(gw, request, await form(request))), { parse: "none", detail: detail("Token endpoint") })
+    .post("/token", ({ request }) => oauthJson(request, async () => tokenEndpoint(d, request, await form(request))), { parse: "none", detail: detail("Token endpoint") })
     .post(
       "/revoke",
       ({ request }) =>
         oauthJson(request, async () => {
-          await revokeEndpoint(gw, request, await form(request));
+          await revokeEndpoint(d, request, await form(request));
           return {};
         }),
       { parse: "none", detail: detail("RFC 7009 revocation") },

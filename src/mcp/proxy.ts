@@ -5,7 +5,7 @@
  * (Mcp-Session-Id, GET streams, DELETE, Last-Event-ID) and the stateless 2026-07-28 shape (its request
  * metadata headers checked against the JSON-RPC body, headers.ts) — with streams passed unbuffered.
  */
-import type { Gateway } from "../root/gateway.ts";
+import type { McpDeps } from "./deps.ts";
 import { GatewayError, isDependencyDown } from "../core/errors.ts";
 import { forward } from "../proxy/forward.ts";
 import { bearerOf } from "../tokens/verify.ts";
@@ -22,18 +22,21 @@ import { upstreamConnection } from "./discovery.ts";
 const rpcError = (id: RpcMessage["id"], code: number, message: string, status = 200) =>
   new Response(JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: { code, message } }), { status, headers: { "content-type": "application/json" } });
 
+/** What the resource server uses (discovery's part included, for upstreams without an oauth_connection). */
+export type ProxyDeps = Pick<McpDeps, "table" | "mcp" | "audit" | "authThrottle" | "clientAddress" | "holdOpen" | "log" | "oauth" | "requestLog" | "flights" | "sealedKv">;
+
 export class McpProxy {
-  constructor(private readonly gw: Gateway) {}
+  constructor(private readonly d: ProxyDeps) {}
 
   private unauthorized(name: string, error: "invalid_token" | null, description: string): GatewayError {
-    const t = this.gw.routes.current();
+    const t = this.d.table();
     const params = [`resource_metadata="${metadataUrlFor(t, name)}"`, `scope="mcp"`];
     if (error) params.push(`error="${error}"`, `error_description="${description}"`);
     return new GatewayError(error ?? "unauthorized", description, 401, { headers: { "www-authenticate": `Bearer ${params.join(", ")}` } });
   }
 
   async handle(request: Request, name: string): Promise<Response> {
-    const t = this.gw.routes.current();
+    const t = this.d.table();
     const upstream = t.mcpUpstreams.get(name);
     if (!upstream) throw new GatewayError("not_found", `No MCP server named "${name}"`, 404);
     if (!["POST", "GET", "DELETE"].includes(request.method)) throw new GatewayError("method_not_allowed", "MCP uses POST, GET and DELETE", 405, { headers: { allow: "POST, GET, DELETE" } });
@@ -41,8 +44,8 @@ export class McpProxy {
     if (origin && origin !== t.publicUrl.origin) throw new GatewayError("forbidden_origin", "Origin not allowed (DNS-rebinding protection)", 403);
     const raw = bearerOf(request);
     if (!raw) throw this.unauthorized(name, null, "A gateway access token is required");
-    const token = await this.gw.authThrottle.guard(this.gw.clientAddress(request), "mcp", pathOf(request.url), true, async () => {
-      const found = await verifyAccessToken(this.gw, raw);
+    const token = await this.d.authThrottle.guard(this.d.clientAddress(request), "mcp", pathOf(request.url), true, async () => {
+      const found = await verifyAccessToken(this.d, raw);
       if (!found) throw this.unauthorized(name, "invalid_token", "The access token is invalid, expired or revoked");
       if (found.resource !== normalizeResource(resourceFor(t, name))) throw this.unauthorized(name, "invalid_token", "The access token was issued for another resource");
       return found;
@@ -70,7 +73,7 @@ export class McpProxy {
     const listIds = new Set(messages.filter((m) => m.method === "tools/list" && m.id !== undefined).map((m) => String(m.id)));
 
     const filtering = hasToolFilter(upstream) && listIds.size > 0;
-    const connection = await upstreamConnection(this.gw, upstream).catch((e: unknown) => {
+    const connection = await upstreamConnection(this.d, upstream).catch((e: unknown) => {
       if (isDependencyDown(e)) throw e; // the gateway's own store or shared state, not the upstream's authorization server
       throw this.unauthorized(name, "invalid_token", "The upstream's authorization server is unavailable; try again later");
     });
@@ -88,8 +91,8 @@ export class McpProxy {
     }
     res.headers.delete("www-authenticate");
     if (filtering) res = this.filtered(upstream, res, listIds);
-    this.gw.holdOpen(request, res);
-    this.gw.requestLog.write({
+    this.d.holdOpen(request, res);
+    this.d.requestLog.write({
       at: Date.now(),
       project: "mcp",
       endpoint: upstream.name,
@@ -119,20 +122,20 @@ export class McpProxy {
 
   private async upstreamToken(request: Request, connection: string, upstream: McpUpstreamRoute, route: string, user: string, force: boolean): Promise<string> {
     try {
-      return await this.gw.oauth.accessToken(connection, upstreamGrantKey(user, upstream.name), { force });
+      return await this.d.oauth.accessToken(connection, upstreamGrantKey(user, upstream.name), { force });
     } catch (e) {
       // a store or shared state that is away is no lost grant: the client is told to try again (503), not to sign in again
       if (isDependencyDown(e)) throw e;
       // the client sees a 401 (sign in again); a lost or expired grant is the user's to renew (audited below),
       // anything else (unseal_failed, a bug) is the gateway's failure and is logged as such
-      if (!(e instanceof GatewayError && e.code === "oauth_connection_failed")) reportFailure(this.gw.log, e, request);
+      if (!(e instanceof GatewayError && e.code === "oauth_connection_failed")) reportFailure(this.d.log, e, request);
       await this.lost(upstream, user, e instanceof GatewayError ? e.code : "error");
       throw this.unauthorized(route, "invalid_token", "The upstream grant is gone (revoked or expired); sign in again");
     }
   }
 
   private async lost(upstream: McpUpstreamRoute, user: string, reason: string): Promise<void> {
-    await this.gw.store.audit.append({ kind: "mcp.upstream_grant_lost", actor: user, subject: upstream.name, detail: { reason } });
+    await this.d.audit.append({ kind: "mcp.upstream_grant_lost", actor: user, subject: upstream.name, detail: { reason } });
   }
 
   private filtered(upstream: McpUpstreamRoute, res: Response, listIds: Set<string>): Response {

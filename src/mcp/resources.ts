@@ -6,17 +6,20 @@
 import type { RouteTable } from "../routes/table.ts";
 import type { McpUpstreamRoute } from "./compile.ts";
 
+/** what these names are made from: the public URL, and the upstreams for the resources */
+type Names = Pick<RouteTable, "publicUrl" | "mcpUpstreams">;
+
 export const SCOPES = ["mcp", "offline_access"] as const;
 
-export function issuer(t: RouteTable): string {
+export function issuer(t: Pick<Names, "publicUrl">): string {
   return t.publicUrl.href.replace(/\/+$/, "");
 }
 
-export function resourceFor(t: RouteTable, name: string): string {
+export function resourceFor(t: Pick<Names, "publicUrl">, name: string): string {
   return name === "" ? `${issuer(t)}/mcp` : `${issuer(t)}/mcp/${name}`;
 }
 
-export function metadataUrlFor(t: RouteTable, name: string): string {
+export function metadataUrlFor(t: Pick<Names, "publicUrl">, name: string): string {
   const res = new URL(resourceFor(t, name));
   return `${res.origin}/.well-known/oauth-protected-resource${res.pathname}`;
 }
@@ -24,13 +27,13 @@ export function metadataUrlFor(t: RouteTable, name: string): string {
 export const normalizeResource = (r: string) => r.replace(/\/+$/, "");
 
 /** The upstream a resource URL names, or null when it is not one this gateway serves. */
-export function upstreamForResource(t: RouteTable, resource: string): { name: string; upstream: McpUpstreamRoute } | null {
+export function upstreamForResource(t: Names, resource: string): { name: string; upstream: McpUpstreamRoute } | null {
   const want = normalizeResource(resource);
   for (const [name, upstream] of t.mcpUpstreams) if (normalizeResource(resourceFor(t, name)) === want) return { name, upstream };
   return null;
 }
 
 /** The default MCP resource (audience of a request that names none). */
-export function defaultResource(t: RouteTable): string | null {
+export function defaultResource(t: Names): string | null {
   return t.mcpUpstreams.has("") ? resourceFor(t, "") : null;
 }

@@ -9,7 +9,7 @@
  * store's (McpRepo.refresh), atomic with saving the new pair.
  */
 import { randomUUID } from "node:crypto";
-import type { Gateway } from "../root/gateway.ts";
+import type { McpDeps } from "./deps.ts";
 import { durationMs } from "../config/types.ts";
 import type { McpToken, NewMcpToken } from "../store/index.ts";
 import { authenticateClient, type ClientInfo } from "./clients.ts";
@@ -28,8 +28,8 @@ export interface TokenResponse {
 }
 
 /** A new token pair: the answer for the client and the rows to store (saved by the caller, with whatever must be atomic with it). */
-function mint(gw: Gateway, client: ClientInfo, base: { username: string; resource: string; scope: string; family: string; codeHash: string | null; parent: string | null }, now: number): { answer: TokenResponse; rows: NewMcpToken[] } {
-  const mcp = gw.config.mcp;
+function mint(d: Pick<McpDeps, "table">, client: ClientInfo, base: { username: string; resource: string; scope: string; family: string; codeHash: string | null; parent: string | null }, now: number): { answer: TokenResponse; rows: NewMcpToken[] } {
+  const mcp = d.table().config.mcp;
   const accessTtl = durationMs(mcp.access_token_ttl);
   const access = `hgm_at_${randomToken()}`;
   const rows: NewMcpToken[] = [{ tokenHash: sha256(access), kind: "access", clientId: client.client_id, createdAt: now, expiresAt: now + accessTtl, ...base }];
@@ -42,20 +42,20 @@ function mint(gw: Gateway, client: ClientInfo, base: { username: string; resourc
   return { answer, rows };
 }
 
-export async function tokenEndpoint(gw: Gateway, request: Request, form: URLSearchParams): Promise<TokenResponse> {
-  const client = await authenticateClient(gw, request, form);
+export async function tokenEndpoint(d: Pick<McpDeps, "table" | "mcp" | "audit" | "log" | "authThrottle" | "clientAddress">, request: Request, form: URLSearchParams): Promise<TokenResponse> {
+  const client = await authenticateClient(d, request, form);
   const grant = form.get("grant_type");
-  if (grant === "authorization_code") return codeGrant(gw, client, form);
-  if (grant === "refresh_token") return refreshGrant(gw, client, form);
+  if (grant === "authorization_code") return codeGrant(d, client, form);
+  if (grant === "refresh_token") return refreshGrant(d, client, form);
   throw oauthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token");
 }
 
-async function codeGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): Promise<TokenResponse> {
+async function codeGrant(d: Pick<McpDeps, "table" | "mcp" | "audit">, client: ClientInfo, form: URLSearchParams): Promise<TokenResponse> {
   const code = form.get("code") ?? "";
   const codeHash = sha256(code);
-  const c = await gw.store.mcp.takeCode(codeHash);
+  const c = await d.mcp.takeCode(codeHash);
   if (!c) throw oauthError("invalid_grant", "unknown authorization code");
-  if (c.reused) return codeReused(gw, client, codeHash);
+  if (c.reused) return codeReused(d, client, codeHash);
   if (c.expiresAt <= Date.now()) throw oauthError("invalid_grant", "authorization code expired");
   const r = c.request;
   if (r.client_id !== client.client_id) throw oauthError("invalid_grant", "the code was issued to another client");
@@ -65,42 +65,42 @@ async function codeGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams)
     throw oauthError("invalid_grant", "PKCE verification failed");
   const resource = form.get("resource");
   if (resource && normalizeResource(resource) !== r.resource) throw oauthError("invalid_target", "resource differs from the authorization request");
-  const { answer, rows } = mint(gw, client, { username: c.username, resource: r.resource, scope: r.scope, family: randomUUID(), codeHash, parent: null }, Date.now());
+  const { answer, rows } = mint(d, client, { username: c.username, resource: r.resource, scope: r.scope, family: randomUUID(), codeHash, parent: null }, Date.now());
   // the code presented again meanwhile (another request, maybe on another replica): nothing is issued
-  if (!(await gw.store.mcp.issueForCode(codeHash, rows))) return codeReused(gw, client, codeHash);
-  await gw.store.audit.append({ kind: "mcp.token_issued", actor: c.username, subject: client.client_id, detail: { resource: r.resource } });
+  if (!(await d.mcp.issueForCode(codeHash, rows))) return codeReused(d, client, codeHash);
+  await d.audit.append({ kind: "mcp.token_issued", actor: c.username, subject: client.client_id, detail: { resource: r.resource } });
   return answer;
 }
 
 /** RFC 6749 §4.1.2 / OAuth 2.1: a code used twice revokes what it issued. */
-async function codeReused(gw: Gateway, client: ClientInfo, codeHash: string): Promise<never> {
-  const n = await gw.store.mcp.revokeByCode(codeHash, Date.now());
-  await gw.store.audit.append({ kind: "mcp.code_reused", subject: client.client_id, detail: { revoked: n } });
+async function codeReused(d: Pick<McpDeps, "mcp" | "audit">, client: ClientInfo, codeHash: string): Promise<never> {
+  const n = await d.mcp.revokeByCode(codeHash, Date.now());
+  await d.audit.append({ kind: "mcp.code_reused", subject: client.client_id, detail: { revoked: n } });
   throw oauthError("invalid_grant", "authorization code already used");
 }
 
-async function refreshGrant(gw: Gateway, client: ClientInfo, form: URLSearchParams): Promise<TokenResponse> {
-  const t = await gw.store.mcp.token(sha256(form.get("refresh_token") ?? ""));
+async function refreshGrant(d: Pick<McpDeps, "table" | "mcp" | "audit" | "log">, client: ClientInfo, form: URLSearchParams): Promise<TokenResponse> {
+  const t = await d.mcp.token(sha256(form.get("refresh_token") ?? ""));
   const now = Date.now();
   if (!t || t.kind !== "refresh" || t.clientId !== client.client_id) throw oauthError("invalid_grant", "unknown refresh token");
   if (t.expiresAt <= now) throw oauthError("invalid_grant", "refresh token expired");
   const resource = form.get("resource");
   if (resource && normalizeResource(resource) !== t.resource) throw oauthError("invalid_target", "resource differs from the grant");
   const base = { username: t.username, resource: t.resource, scope: narrowScope(t, form.get("scope")), family: t.family, codeHash: t.codeHash, parent: t.tokenHash };
-  const { answer, rows } = mint(gw, client, base, now);
-  const r = await gw.store.mcp.refresh(t.tokenHash, rows, now, REFRESH_GRACE_MS);
+  const { answer, rows } = mint(d, client, base, now);
+  const r = await d.mcp.refresh(t.tokenHash, rows, now, REFRESH_GRACE_MS);
   switch (r.outcome) {
     case "rotated":
       return answer;
     case "retried":
-      await gw.store.audit.append({ kind: "mcp.refresh_retried", actor: t.username, subject: client.client_id });
+      await d.audit.append({ kind: "mcp.refresh_retried", actor: t.username, subject: client.client_id });
       return answer;
     case "unknown":
       throw oauthError("invalid_grant", "unknown refresh token");
     case "reused":
       if (r.revoked === 0) throw oauthError("invalid_grant", "refresh token revoked"); // its family was revoked before
-      await gw.store.audit.append({ kind: "mcp.refresh_reused", actor: t.username, subject: client.client_id, detail: { family: r.family, revoked: r.revoked } });
-      gw.log.warn("mcp refresh token reused; its token family is revoked", { client_id: client.client_id, user: t.username, family: r.family, revoked: r.revoked });
+      await d.audit.append({ kind: "mcp.refresh_reused", actor: t.username, subject: client.client_id, detail: { family: r.family, revoked: r.revoked } });
+      d.log.warn("mcp refresh token reused; its token family is revoked", { client_id: client.client_id, user: t.username, family: r.family, revoked: r.revoked });
       throw oauthError("invalid_grant", "refresh token already used; the grant has been revoked");
   }
 }
@@ -114,17 +114,17 @@ function narrowScope(t: McpToken, asked: string | null): string {
 }
 
 /** RFC 7009: always 200 for a well-formed request; a refresh token takes its whole family with it. */
-export async function revokeEndpoint(gw: Gateway, request: Request, form: URLSearchParams): Promise<void> {
-  const client = await authenticateClient(gw, request, form);
-  const t = await gw.store.mcp.token(sha256(form.get("token") ?? ""));
+export async function revokeEndpoint(d: Pick<McpDeps, "mcp" | "audit" | "authThrottle" | "clientAddress">, request: Request, form: URLSearchParams): Promise<void> {
+  const client = await authenticateClient(d, request, form);
+  const t = await d.mcp.token(sha256(form.get("token") ?? ""));
   if (!t || t.clientId !== client.client_id) return;
-  await gw.store.mcp.revokeFamily(t.family, Date.now());
-  await gw.store.audit.append({ kind: "mcp.token_revoked", actor: t.username, subject: client.client_id, detail: { kind: t.kind } });
+  await d.mcp.revokeFamily(t.family, Date.now());
+  await d.audit.append({ kind: "mcp.token_revoked", actor: t.username, subject: client.client_id, detail: { kind: t.kind } });
 }
 
 /** The resource server's check: a live access token (not revoked, not expired), read from the store on every call. */
-export async function verifyAccessToken(gw: Gateway, token: string): Promise<McpToken | null> {
-  const t = await gw.store.mcp.token(sha256(token));
+export async function verifyAccessToken(d: Pick<McpDeps, "mcp">, token: string): Promise<McpToken | null> {
+  const t = await d.mcp.token(sha256(token));
   if (!t || t.kind !== "access" || t.revokedAt !== null || t.expiresAt <= Date.now()) return null;
   return t;
 }

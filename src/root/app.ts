@@ -133,9 +133,24 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
     .use(tokensAdminPlugin({ auth, tokens: { routes: gw.routes, store: { apiTokens: gw.store.apiTokens, audit: gw.store.audit } }, apiTokens: gw.store.apiTokens }))
     .use(oauthAdminPlugin({ auth, oauth: gw.oauth }))
     .use(logsAdminPlugin({ auth, requestLog: gw.requestLog, holdOpen: (request, response) => gw.holdOpen(request, response) }))
-    .use(mcpPlugin(gw))
-    .use(oauthPlugin({ oauth: gw.oauth, ownsUpstreamState: (state) => ownsUpstreamState(gw, state), log: gw.log }))
-    .use(endpointsPlugin({ projectMcp: (request, project, proxy) => projectMcp(gw, request, project, proxy), log: gw.log }, services.endpoints))
+    .use(
+      mcpPlugin({
+        table: () => gw.routes.current(),
+        mcp: gw.store.mcp,
+        audit: gw.store.audit,
+        sealedKv: gw.store.sealedKv,
+        oauth: gw.oauth,
+        authThrottle: gw.authThrottle,
+        rateCounter: gw.state.rateCounter,
+        flights: gw.state.flights,
+        requestLog: gw.requestLog,
+        holdOpen: (request, response) => gw.holdOpen(request, response),
+        clientAddress: (request) => gw.clientAddress(request),
+        log: gw.log,
+      }),
+    )
+    .use(oauthPlugin({ oauth: gw.oauth, ownsUpstreamState: (state) => ownsUpstreamState(gw.store.mcp, state), log: gw.log }))
+    .use(endpointsPlugin({ projectMcp: (request, project, proxy) => projectMcp({ table: () => gw.routes.current(), tokens: gw.tokens }, request, project, proxy), log: gw.log }, services.endpoints))
     .use(githubPlugin(gw.statsProviders, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
   own.routes = app.routes;
   own.app = app;

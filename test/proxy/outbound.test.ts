@@ -211,7 +211,8 @@ describe("every feature calls out through the guard", () => {
     const hash = await Bun.password.hash("pw-for-tests", { algorithm: "argon2id" });
     const { gw } = await inProcess(`[[mcp.users]]\nusername = "a"\npassword_hash = "${hash}"\n[[mcp.upstreams]]\nname = "u"\nurl = "${up.url}/mcp"\n`);
     const route = gw.routes.current().mcpUpstreams.get("u")!;
-    const e = await failure(upstreamConnection(gw, route));
+    const discovery = { oauth: gw.oauth, flights: gw.state.flights, table: () => gw.routes.current(), sealedKv: gw.store.sealedKv, audit: gw.store.audit };
+    const e = await failure(upstreamConnection(discovery, route));
     expect(e.code).toBe("ssrf_refused");
     expect(up.seen).toHaveLength(0);
     await gw.close();

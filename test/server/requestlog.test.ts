@@ -3,21 +3,29 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { inProcess, startGateway } from "../helpers/gateway.ts";
 import { openEndpoint } from "../helpers/upstream.ts";
-import type { NewRequestLog } from "../../src/store/index.ts";
+import type { NewRequestLog, RequestLogRepo } from "../../src/store/index.ts";
+import { RequestLogger } from "../../src/server/requestlog.ts";
 
 const row = (i: number): NewRequestLog => ({ at: Date.now(), project: "p", endpoint: "e", tokenId: null, method: "GET", path: `/r${i}`, status: 200, ms: 1, bytes: 10, provider: null, error: null });
 
 describe("request log batching", () => {
   test("rows are written in one batch after a short delay, or at once past the batch size", async () => {
     const { gw } = await inProcess("");
-    for (let i = 0; i < 3; i++) gw.requestLog.write(row(i));
-    expect(await gw.store.requestLogs.list({ limit: 10 })).toHaveLength(0); // not one commit per row
+    // the store's repository, recording the batches handed to it
+    const batches: number[] = [];
+    const repo: RequestLogRepo = { ...gw.store.requestLogs, appendMany: (rows) => (batches.push(rows.length), gw.store.requestLogs.appendMany(rows)) };
+    const log = new RequestLogger({ repo, logging: () => gw.config.logging, log: gw.log });
+    for (let i = 0; i < 3; i++) log.write(row(i));
+    expect(batches).toEqual([]); // not one commit per row
     await Bun.sleep(250);
+    expect(batches).toEqual([3]);
     expect((await gw.store.requestLogs.list({ limit: 10 })).map((l) => l.path)).toEqual(["/r0", "/r1", "/r2"]);
-    for (let i = 3; i < 3 + 256; i++) gw.requestLog.write(row(i));
-    expect(await gw.store.requestLogs.list({ limit: 1000 })).toHaveLength(259); // the full batch was written without waiting
-    gw.requestLog.write(row(259));
-    expect((await gw.requestLog.list({ limit: 1000 }))).toHaveLength(260); // readers see rows still waiting for their batch
+    for (let i = 3; i < 3 + 256; i++) log.write(row(i));
+    expect(batches).toEqual([3, 256]); // the full batch was handed over without waiting for the timer
+    log.write(row(259));
+    expect(await log.list({ limit: 1000 })).toHaveLength(260); // readers see rows still waiting for their batch
+    expect(batches).toEqual([3, 256, 1]);
+    await log.close();
     await gw.close();
   });
 
