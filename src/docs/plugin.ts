@@ -8,7 +8,7 @@
 import { Elysia } from "elysia";
 import { escapeHtml } from "../core/html.ts";
 import { GatewayError } from "../core/errors.ts";
-import type { Gateway } from "../root/gateway.ts";
+import type { RouteTable } from "../routes/table.ts";
 import { documentsOf, OPERATION_FULL_LIMIT, type BuiltDocument, type DocsInfo, type OwnRoutes } from "./generate.ts";
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
@@ -55,9 +55,12 @@ const ASSET_CACHE = "public, max-age=86400, immutable";
 const HTML_HEADERS = { "content-type": "text/html; charset=utf-8", "content-security-policy": CSP, "x-content-type-options": "nosniff", "cache-control": "no-cache" };
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-cache", "x-content-type-options": "nosniff", "access-control-allow-origin": "*" };
 
-/** `own`: the gateway's own routes, read once the app is assembled. */
-export function docsPlugin(gw: Gateway, info: DocsInfo, own: () => OwnRoutes) {
-  const docs = () => documentsOf(gw.routes.current(), own, info);
+/**
+ * `table`: the route table in force, taken per request (the documents are built once per table, so a
+ * reload regenerates them); `own`: the gateway's own routes, read once the app is assembled.
+ */
+export function docsPlugin(table: () => RouteTable, info: DocsInfo, own: () => OwnRoutes) {
+  const docs = () => documentsOf(table(), own, info);
   const project = (id: string): BuiltDocument => {
     const d = docs().project(id);
     if (!d) throw new GatewayError("project_not_found", `No project "${id}"`, 404);

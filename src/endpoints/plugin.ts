@@ -5,7 +5,6 @@
  * streamed back.
  */
 import { Elysia } from "elysia";
-import type { Gateway } from "../root/gateway.ts";
 import { Errors, GatewayError } from "../core/errors.ts";
 import { endpointKey } from "../endpoints/model.ts";
 import { forward } from "../proxy/forward.ts";
@@ -16,7 +15,6 @@ import type { RequestLogger } from "../server/requestlog.ts";
 import type { TokenVerifier } from "../tokens/verify.ts";
 import type { RateCounter } from "../state/types.ts";
 import type { Logger } from "../core/log.ts";
-import { projectMcp } from "./mcp.ts";
 import { reportFailure } from "../server/pipeline.ts";
 
 /** /api/<project>/proxy/<slug>[/<rest>] (the fast path routes by it too) */
@@ -106,16 +104,23 @@ export function createEndpointHandler(d: EndpointDeps): (request: Request) => Pr
   return handle;
 }
 
-export function endpointsPlugin(gw: Gateway, handle: (request: Request) => Promise<Response>) {
+/** What the endpoints' routes need besides the proxy handler. */
+export interface EndpointsPluginDeps {
+  /** the project's own MCP server answering `request`; its tool calls go through `proxy` */
+  projectMcp: (request: Request, project: string, proxy: (request: Request) => Promise<Response>) => Promise<Response>;
+  log: Logger;
+}
+
+export function endpointsPlugin(d: EndpointsPluginDeps, handle: (request: Request) => Promise<Response>) {
   /** Tool calls of the project MCP server take the same path as any client request, errors included (reported under the MCP request's id). */
   const proxyForTools = (mcpRequest: Request) => (request: Request) =>
     handle(request).catch((e: unknown) => {
-      reportFailure(gw.log, e, mcpRequest);
+      reportFailure(d.log, e, mcpRequest);
       return e instanceof GatewayError ? e.toResponse() : Promise.reject(e);
     });
 
   return new Elysia({ name: "hubgate-endpoints" })
-    .all("/mcp/project/:project", ({ request, params }) => projectMcp({ table: () => gw.routes.current(), tokens: gw.tokens }, request, params.project, proxyForTools(request)), {
+    .all("/mcp/project/:project", ({ request, params }) => d.projectMcp(request, params.project, proxyForTools(request)), {
       parse: "none",
       detail: { tags: ["endpoints", "mcp"], summary: "The project's own MCP server: its endpoints' declared operations as tools" },
     })

@@ -3,8 +3,11 @@
  * revalidated, coalesced) or writes/mutations (the caller's own token, passed through).
  */
 import { Errors, GatewayError } from "../core/errors.ts";
-import type { Gateway } from "../root/gateway.ts";
 import type { RouteTable } from "../routes/table.ts";
+import type { Logger } from "../core/log.ts";
+import type { Registry } from "../metrics/registry.ts";
+import type { SharedState } from "../state/index.ts";
+import type { TokenVerifier } from "../tokens/verify.ts";
 import { forward } from "../proxy/forward.ts";
 import { bucketOf } from "./bucket.ts";
 import { clientCredential, LoginCache, type ClientCredential } from "./auth.ts";
@@ -21,6 +24,25 @@ import { rewriteResponse } from "./rewrite.ts";
 import { readThrough, type ReadContext, type Served } from "./read.ts";
 import type { GithubRoute } from "./compile.ts";
 
+/** What the GitHub pool needs, handed over by the composition root. */
+export interface GithubDeps {
+  /** the route table in force; each request takes one snapshot */
+  table: () => Pick<RouteTable, "github" | "publicUrl">;
+  metrics: Pick<Registry, "counter" | "gauge">;
+  tokens: Pick<TokenVerifier, "verifyThrottled">;
+  /** the shared response cache, single flight and message bus */
+  cache: SharedState["cache"];
+  flights: SharedState["flights"];
+  bus: SharedState["bus"];
+  /** whether other replicas share that state (a backend other than memory) */
+  shared: boolean;
+  log: Logger;
+  /** start-up work to finish before the server listens */
+  onStartup: (task: Promise<unknown>) => void;
+  /** run after every successful reload, with the new table */
+  onReload: (hook: (table: RouteTable) => Promise<void>) => void;
+}
+
 export class GithubService {
   readonly pool: Pool;
   readonly cache: ReadCache;
@@ -33,42 +55,42 @@ export class GithubService {
   private readonly exported = new Set<string>();
   private exportedAt = -1;
 
-  constructor(private readonly gw: Gateway) {
-    const g = gw.routes.current().github;
+  constructor(private readonly d: GithubDeps) {
+    const g = d.table().github;
     this.pool = new Pool(g.maxConcurrency);
-    this.cache = new ReadCache(gw.state.cache);
-    this.requests = gw.metrics.counter("hubgate_github_requests_total", "GitHub pool requests by kind and outcome");
+    this.cache = new ReadCache(d.cache);
+    this.requests = d.metrics.counter("hubgate_github_requests_total", "GitHub pool requests by kind and outcome");
     const cacheStats = () => this.cache.stats();
-    gw.metrics.gauge("hubgate_github_cache_bytes", "Bytes held by the GitHub read cache").set({}, () => cacheStats().bytes);
-    gw.metrics.gauge("hubgate_github_cache_entries", "Entries in the GitHub read cache").set({}, () => cacheStats().entries);
+    d.metrics.gauge("hubgate_github_cache_bytes", "Bytes held by the GitHub read cache").set({}, () => cacheStats().bytes);
+    d.metrics.gauge("hubgate_github_cache_entries", "Entries in the GitHub read cache").set({}, () => cacheStats().entries);
     // cache_max_bytes is the byte budget of the shared response cache (0: no caching), on start and reload
-    gw.state.cache.setMaxBytes(g.cacheMaxBytes);
-    this.ready = this.refresh(gw.routes.current());
-    gw.startupTasks.push(this.ready);
+    d.cache.setMaxBytes(g.cacheMaxBytes);
+    this.ready = this.refresh(d.table());
+    d.onStartup(this.ready);
     // several replicas: what one learns about a budget reaches the others (one bus message per upstream response)
-    if (gw.state.backend !== "memory") gw.startupTasks.push(new BudgetSync(this.pool.book, gw.state.bus, gw.log).start());
-    gw.reloadHooks.push((t) => {
-      gw.state.cache.setMaxBytes(t.github.cacheMaxBytes);
+    if (d.shared) d.onStartup(new BudgetSync(this.pool.book, d.bus, d.log).start());
+    d.onReload((t) => {
+      d.cache.setMaxBytes(t.github.cacheMaxBytes);
       return (this.ready = this.refresh(t));
     });
   }
 
   /** Resolve the table's identities (GET /user per new token) and hand them to the pool. */
-  private async refresh(table: RouteTable): Promise<void> {
+  private async refresh(table: Pick<RouteTable, "github">): Promise<void> {
     const g = table.github;
     if (!g.enabled) return;
     const ids = await resolveIdentities(g.identities, {
       api: { apiUrl: g.apiUrl, allowPrivate: g.allowPrivate, timeoutMs: g.requestTimeoutMs },
-      log: this.gw.log,
+      log: this.d.log,
       userCache: this.userCache,
     });
     this.pool.setIdentities(ids, g.maxConcurrency);
     const budgets = new Set(ids.map((i) => i.budget));
-    this.gw.log.info("GitHub pool ready", { identities: ids.length, budgets: budgets.size, usable: this.pool.usable().length });
+    this.d.log.info("GitHub pool ready", { identities: ids.length, budgets: budgets.size, usable: this.pool.usable().length });
   }
 
   async handle(request: Request): Promise<Response> {
-    const table = this.gw.routes.current();
+    const table = this.d.table();
     const g = table.github;
     const url = new URL(request.url);
     const layout = g.enabled ? resolveLayout(url.pathname, g.mount, table.publicUrl) : null;
@@ -137,9 +159,9 @@ export class GithubService {
       if (cred.kind === "github") return this.passThrough(request, new URL(ctx.target), g, ctx.clientBase, cred, ctx.graphql?.text);
       if (cred.kind === "none")
         throw Errors.unauthorized("A hubgate API token with scope github:read is required for reads", "unauthorized", { "www-authenticate": 'Bearer realm="hubgate"' });
-      await this.gw.tokens.verifyThrottled(request, { scope: "github:read" }, cred.token, "github");
+      await this.d.tokens.verifyThrottled(request, { scope: "github:read" }, cred.token, "github");
     }
-    return readThrough(ctx, { flights: this.gw.state.flights, shared: this.gw.state.backend !== "memory", g, pool: this.pool, cache: this.cache });
+    return readThrough(ctx, { flights: this.d.flights, shared: this.d.shared, g, pool: this.pool, cache: this.cache });
   }
 
   /** Writes, mutations and reads carrying the caller's own token: forwarded with that token, never pooled or cached. */
@@ -160,7 +182,7 @@ export class GithubService {
     });
     if (request.method !== "GET")
       void loginP.then((login) =>
-        this.gw.log.info("github write", { login: login ?? "unknown", method: request.method, path: new URL(request.url).pathname, status: res.status }),
+        this.d.log.info("github write", { login: login ?? "unknown", method: request.method, path: new URL(request.url).pathname, status: res.status }),
       );
     return { response: rewriteResponse(res, g.apiUrl, clientBase), outcome: "BYPASS" };
   }
@@ -170,9 +192,9 @@ export class GithubService {
     // new series can only appear after an upstream response: skip the walk on cache hits
     if (this.pool.counters.dispatched === this.exportedAt) return;
     this.exportedAt = this.pool.counters.dispatched;
-    const remaining = this.gw.metrics.gauge("hubgate_github_ratelimit_remaining", "Remaining GitHub rate limit per identity and bucket");
-    const limit = this.gw.metrics.gauge("hubgate_github_ratelimit_limit", "GitHub rate limit per identity and bucket");
-    const benched = this.gw.metrics.gauge("hubgate_github_identity_benched", "1 while an identity is benched after a secondary rate limit");
+    const remaining = this.d.metrics.gauge("hubgate_github_ratelimit_remaining", "Remaining GitHub rate limit per identity and bucket");
+    const limit = this.d.metrics.gauge("hubgate_github_ratelimit_limit", "GitHub rate limit per identity and bucket");
+    const benched = this.d.metrics.gauge("hubgate_github_identity_benched", "1 while an identity is benched after a secondary rate limit");
     const book = this.pool.book.snapshot();
     for (const idn of this.pool.identities) {
       if (!this.exported.has(idn.id)) {

@@ -1,21 +1,28 @@
 /** The browser side of connecting: GET /oauth/connect/:link (→ provider) and GET /oauth/callback (→ "Connected"). */
 import { Elysia, t } from "elysia";
-import type { Gateway } from "../root/gateway.ts";
 import { GatewayError } from "../core/errors.ts";
 import { messagePage as page } from "../core/html.ts";
-import { ownsUpstreamState } from "../mcp/authorize.ts";
+import type { Logger } from "../core/log.ts";
 import { reportFailure } from "../server/pipeline.ts";
+import type { OAuthService } from "./service.ts";
 
-export function oauthPlugin(gw: Gateway) {
+export interface OAuthPluginDeps {
+  oauth: Pick<OAuthService, "authorizeUrl" | "callback">;
+  /** does this upstream `state` belong to an MCP authorization in progress? (then /upstream/callback finishes it) */
+  ownsUpstreamState: (state: string | null) => Promise<boolean>;
+  log: Logger;
+}
+
+export function oauthPlugin(d: OAuthPluginDeps) {
   return new Elysia({ name: "hubgate-oauth" })
     .get(
       "/oauth/connect/:link",
       async ({ params, request }) => {
         try {
-          return new Response(null, { status: 302, headers: { location: (await gw.oauth.authorizeUrl(params.link)).href, "cache-control": "no-store", "referrer-policy": "no-referrer" } });
+          return new Response(null, { status: 302, headers: { location: (await d.oauth.authorizeUrl(params.link)).href, "cache-control": "no-store", "referrer-policy": "no-referrer" } });
         } catch (e) {
           if (!(e instanceof GatewayError)) throw e;
-          reportFailure(gw.log, e, request);
+          reportFailure(d.log, e, request);
           return page(e.status, "Link not valid", e.message);
         }
       },
@@ -26,14 +33,14 @@ export function oauthPlugin(gw: Gateway) {
       async ({ request }) => {
         const query = new URL(request.url).searchParams;
         // an upstream registered with /oauth/callback may also be serving the MCP gateway's per-user login
-        if (await ownsUpstreamState(gw.store.mcp, query.get("state")))
+        if (await d.ownsUpstreamState(query.get("state")))
           return new Response(null, { status: 302, headers: { location: `/upstream/callback?${query}`, "cache-control": "no-store" } });
         try {
-          const name = await gw.oauth.callback(query);
+          const name = await d.oauth.callback(query);
           return page(200, "Connected", `The connection "${name}" is connected. You can close this page.`);
         } catch (e) {
           if (!(e instanceof GatewayError)) throw e;
-          reportFailure(gw.log, e, request);
+          reportFailure(d.log, e, request);
           return page(e.status, "Not connected", e.message);
         }
       },

@@ -6,10 +6,12 @@
 import { Elysia } from "elysia";
 import { GatewayError, Errors } from "../core/errors.ts";
 import type { Gateway } from "./gateway.ts";
-import { opsPlugin } from "../ops/plugin.ts";
-import { adminPlugin } from "../admin/plugin.ts";
+import { opsPlugin, type OpsDeps } from "../ops/plugin.ts";
+import { adminPlugin, type AdminAuth } from "../admin/plugin.ts";
 import { docsPlugin } from "../docs/plugin.ts";
 import { createEndpointHandler, endpointsPlugin } from "../endpoints/plugin.ts";
+import { projectMcp } from "../endpoints/mcp.ts";
+import { ownsUpstreamState } from "../mcp/authorize.ts";
 import { GithubService } from "../github/service.ts";
 import { Pipeline, SERVED_METHODS } from "../server/pipeline.ts";
 import { githubPlugin } from "../github/plugin.ts";
@@ -44,7 +46,34 @@ export function createServices(gw: Gateway): Services {
     clientAddress: (request) => gw.clientAddress(request),
     log: gw.log,
   });
-  return { pipeline: new Pipeline(gw), endpoints, github: new GithubService(gw) };
+  const pipeline = new Pipeline({ config: () => gw.routes.current().config, metrics: gw.metrics, log: gw.log });
+  const github = new GithubService({
+    table: () => gw.routes.current(),
+    metrics: gw.metrics,
+    tokens: gw.tokens,
+    cache: gw.state.cache,
+    flights: gw.state.flights,
+    bus: gw.state.bus,
+    shared: gw.state.backend !== "memory",
+    log: gw.log,
+    onStartup: (task) => gw.startupTasks.push(task),
+    onReload: (hook) => gw.reloadHooks.push(hook),
+  });
+  return { pipeline, endpoints, github };
+}
+
+/** What /healthz, /readyz, /stats and /metrics read (serve.ts gives a worker's supervisor the same figures). */
+export function opsDeps(gw: Gateway): OpsDeps {
+  return {
+    table: () => gw.routes.current(),
+    startedAt: gw.startedAt,
+    draining: () => gw.draining,
+    reloadStatus: () => gw.reloads,
+    stats: gw.statsProviders,
+    metrics: gw.metrics,
+    cluster: () => gw.cluster,
+    ping: () => gw.store.ping(),
+  };
 }
 
 /** The catch-all routes of the GitHub pool: every other route is the gateway's own. */
@@ -75,6 +104,8 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
   const { pipeline } = services;
   // the own routes are known once every plugin is in; the matcher is built on the first stray request
   const own: { routes: readonly AppRoute[]; methods?: (path: string) => readonly string[] | null; documented?: OwnRoutes; app?: AnyElysia } = { routes: [] };
+  // one guard for every admin surface
+  const auth: AdminAuth = { table: () => gw.routes.current(), throttle: gw.authThrottle, tokens: gw.tokens, clientAddress: (request) => gw.clientAddress(request) };
   const app = new Elysia({ name: "hubgate" })
     .error({ GatewayError })
     .onRequest(({ request, set }) => {
@@ -96,12 +127,12 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
       const status = responseValue instanceof Response ? responseValue.status : Number(set.status ?? 200);
       pipeline.finish(request, route || "unmatched", status, started.get(request) ?? performance.now(), String(set.headers["x-request-id"] ?? ""));
     })
-    .use(docsPlugin(gw, { title: "hubgate", version: VERSION }, () => (own.documented ??= documentedRoutes(own.app!))))
-    .use(opsPlugin(gw))
-    .use(adminPlugin(gw))
-    .use(tokensAdminPlugin(gw))
-    .use(oauthAdminPlugin(gw))
-    .use(logsAdminPlugin(gw))
+    .use(docsPlugin(() => gw.routes.current(), { title: "hubgate", version: VERSION }, () => (own.documented ??= documentedRoutes(own.app!))))
+    .use(opsPlugin(opsDeps(gw)))
+    .use(adminPlugin({ auth, reload: () => gw.reload(), reloadStatus: () => gw.reloads, table: () => gw.routes.current(), audit: gw.store.audit }))
+    .use(tokensAdminPlugin({ auth, tokens: { routes: gw.routes, store: { apiTokens: gw.store.apiTokens, audit: gw.store.audit } }, apiTokens: gw.store.apiTokens }))
+    .use(oauthAdminPlugin({ auth, oauth: gw.oauth }))
+    .use(logsAdminPlugin({ auth, requestLog: gw.requestLog, holdOpen: (request, response) => gw.holdOpen(request, response) }))
     .use(
       mcpPlugin({
         table: () => gw.routes.current(),
@@ -118,9 +149,9 @@ export function createApp(gw: Gateway, services: Services = createServices(gw)) 
         log: gw.log,
       }),
     )
-    .use(oauthPlugin(gw))
-    .use(endpointsPlugin(gw, services.endpoints))
-    .use(githubPlugin(gw, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
+    .use(oauthPlugin({ oauth: gw.oauth, ownsUpstreamState: (state) => ownsUpstreamState(gw.store.mcp, state), log: gw.log }))
+    .use(endpointsPlugin({ projectMcp: (request, project, proxy) => projectMcp({ table: () => gw.routes.current(), tokens: gw.tokens }, request, project, proxy), log: gw.log }, services.endpoints))
+    .use(githubPlugin(gw.statsProviders, services.github, (path) => (own.methods ??= ownMethodsOf(own.routes))(path)));
   own.routes = app.routes;
   own.app = app;
   return app;

@@ -25,15 +25,7 @@ import { AuthThrottle } from "../tokens/throttle.ts";
 import { TokenVerifier } from "../tokens/verify.ts";
 import type { WorkerLink } from "../server/cluster.ts";
 import { DocumentCache, loadUpstreamDocuments, type UpstreamDocuments } from "../openapi/load.ts";
-import type { LoggingConfig } from "../server/model.ts";
-
-export interface ReloadStatus {
-  count: number;
-  failures: number;
-  lastAt: number | null;
-  lastResult: "ok" | "error" | null;
-  lastIssues: ConfigIssue[];
-}
+import type { LoggingConfig, ReloadStatus, StatsProviders } from "../server/model.ts";
 
 export interface GatewayOptions {
   configPath: string | null;
@@ -81,7 +73,7 @@ export class Gateway {
   readonly metrics = new Registry();
   readonly reloads: ReloadStatus = { count: 0, failures: 0, lastAt: null, lastResult: null, lastIssues: [] };
   /** per-feature counters shown in /stats */
-  readonly statsProviders = new Map<string, () => unknown>();
+  readonly statsProviders: StatsProviders = new Map();
   /** features' start-up work (e.g. resolving GitHub identities); serve() awaits it before listening */
   readonly startupTasks: Promise<unknown>[] = [];
   /** run after every successful reload (and by features at startup), e.g. to re-resolve GitHub identities */

@@ -4,7 +4,7 @@
  * what is left) and close the store.
  */
 import type { Server } from "bun";
-import { createApp, createServices, type App } from "./app.ts";
+import { createApp, createServices, opsDeps, type App } from "./app.ts";
 import { createFastPath } from "./fastpath.ts";
 import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { durationMs } from "../config/types.ts";
@@ -125,7 +125,8 @@ async function bind(gw: Gateway, opts: ServeOptions, servers: Server<unknown>[])
       });
   }
   if (opts.worker) {
-    gw.cluster = new WorkerLink(opts.worker.id, (what) => (what === "metrics" ? gw.metrics.render() : JSON.stringify(statsOf(gw))));
+    const ops = opsDeps(gw);
+    gw.cluster = new WorkerLink(opts.worker.id, (what) => (what === "metrics" ? gw.metrics.render() : JSON.stringify(statsOf(ops))));
     // the supervisor went away (killed): a worker does not outlive it
     process.on("disconnect", () => void shutdown("supervisor gone").then(() => process.exit(0)));
   }

@@ -1,6 +1,7 @@
 /** TypeBox models of the core config sections: [server], [storage], [logging], [admin]. */
 import { Type, type Static } from "@sinclair/typebox";
 import { Duration, SecretRef, Section, HttpUrl } from "../config/types.ts";
+import type { ConfigIssue } from "../config/validate.ts";
 
 export const ServerSection = Section(
   {
@@ -85,3 +86,15 @@ export function tcpPort(s: ServerConfig): number | null {
 export type StorageConfig = Static<typeof StorageSection>;
 export type LoggingConfig = Static<typeof LoggingSection>;
 export type AdminConfig = Static<typeof AdminSection>;
+
+/** How config reloads have gone so far (SIGHUP, POST /admin/reload): shown by /stats and the reload endpoint. */
+export interface ReloadStatus {
+  count: number;
+  failures: number;
+  lastAt: number | null;
+  lastResult: "ok" | "error" | null;
+  lastIssues: ConfigIssue[];
+}
+
+/** Per-feature figures shown in /stats, by feature name. */
+export type StatsProviders = Map<string, () => unknown>;

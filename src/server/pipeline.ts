@@ -6,7 +6,8 @@
 import { GatewayError, Errors, isDependencyDown } from "../core/errors.ts";
 import { pathOf } from "../core/url.ts";
 import type { Logger } from "../core/log.ts";
-import type { Gateway } from "../root/gateway.ts";
+import type { Registry } from "../metrics/registry.ts";
+import type { LoggingConfig, ServerConfig } from "./model.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Bun.serve's own ceiling on a request head (its --max-http-header-size default). */
@@ -51,12 +52,20 @@ function headerBytes(h: Headers): number {
   return n;
 }
 
+/** What the pipeline needs, handed over by the composition root. */
+export interface PipelineDeps {
+  /** the config in force (the limits and the access-log switch), read per request: a reload swaps it */
+  config: () => { server: Pick<ServerConfig, "max_header_bytes" | "max_body_bytes">; logging: Pick<LoggingConfig, "access_log"> };
+  metrics: Pick<Registry, "counter" | "histogram">;
+  log: Logger;
+}
+
 export class Pipeline {
   private readonly requests;
   private readonly duration;
-  constructor(private readonly gw: Gateway) {
-    this.requests = gw.metrics.counter("hubgate_http_requests_total", "HTTP requests by method, route template and status");
-    this.duration = gw.metrics.histogram("hubgate_http_request_duration_seconds", "Request duration by route template");
+  constructor(private readonly d: PipelineDeps) {
+    this.requests = d.metrics.counter("hubgate_http_requests_total", "HTTP requests by method, route template and status");
+    this.duration = d.metrics.histogram("hubgate_http_request_duration_seconds", "Request duration by route template");
   }
 
   requestId(request: Request): string {
@@ -78,7 +87,7 @@ export class Pipeline {
     if (REFUSED_METHODS.has(request.method)) throw Errors.methodNotAllowed(SERVED_METHODS);
     if (!request.url.startsWith("http://") && !request.url.startsWith("https://"))
       throw new GatewayError("invalid_request_target", "The request target must be a path (origin form) or an absolute http(s) URL", 400);
-    const limits = this.gw.config.server;
+    const limits = this.d.config().server;
     if (limits.max_header_bytes < BUN_MAX_HEADER_BYTES && headerBytes(request.headers) > limits.max_header_bytes) throw Errors.headersTooLarge(limits.max_header_bytes);
     const len = Number(request.headers.get("content-length") ?? 0);
     if (len > limits.max_body_bytes) throw Errors.payloadTooLarge(limits.max_body_bytes);
@@ -86,7 +95,7 @@ export class Pipeline {
 
   /** Any error as the one JSON error shape (an unexpected one becomes a 500); the gateway's own failures are logged (reportFailure). */
   errorResponse(error: unknown, requestId: string, request: Request): Response {
-    reportFailure(this.gw.log, error, request, requestId);
+    reportFailure(this.d.log, error, request, requestId);
     return (error instanceof GatewayError ? error : Errors.internal()).toResponse(requestId);
   }
 
@@ -94,7 +103,7 @@ export class Pipeline {
     const seconds = (performance.now() - startedAt) / 1000;
     this.requests.inc({ method: request.method, route: template, status: String(status) });
     this.duration.observe({ route: template }, seconds);
-    if (this.gw.config.logging.access_log)
-      this.gw.log.info("request", { request_id: requestId, method: request.method, route: template, path: pathOf(request.url), status, ms: Math.round(seconds * 1000) });
+    if (this.d.config().logging.access_log)
+      this.d.log.info("request", { request_id: requestId, method: request.method, route: template, path: pathOf(request.url), status, ms: Math.round(seconds * 1000) });
   }
 }

@@ -127,7 +127,7 @@ scopes = ["proxy"]
   });
 
   test("an unexpected exception: internal_error, its name and redacted message, the request id; the client learns nothing more", async () => {
-    const pipeline = new Pipeline(gw.gw);
+    const pipeline = new Pipeline({ config: () => gw.gw.config, metrics: gw.gw.metrics, log: gw.gw.log });
     const request = new Request(`${gw.url.href}repos/o/r`, { headers: { "x-request-id": "boom-1" } });
     const rid = pipeline.requestId(request);
     const res = pipeline.errorResponse(new TypeError(`cannot read it with ${ACCESS_TOKEN}`), rid, request);
