@@ -1,7 +1,8 @@
 /**
  * The running gateway: logger, metrics, store, shared state and the route-table holder, plus the
- * reload pipeline (read → validate → resolve secrets → compile → atomic swap). Features receive this
- * object and take `gw.routes.current()` once per request.
+ * reload pipeline (read → validate → resolve secrets → compile → atomic swap). Part of the composition
+ * root: app.ts hands each feature the few interfaces it uses from here (features never import this
+ * module); management commands (src/cli) open one to reach the store.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve as resolvePath } from "node:path";

@@ -57,3 +57,13 @@ test("src/ has no import cycle", () => {
   }
   expect(cycles(graph).map((c) => c.map((f) => relative(src, f)).sort())).toEqual([]);
 });
+
+test("features never import the composition root: only src/root itself, the CLI and main.ts do", () => {
+  const src = join(ROOT, "src");
+  const root = join(src, "root");
+  const offenders = sources(src)
+    .filter((f) => !f.startsWith(root + "/") && !f.startsWith(join(src, "cli") + "/") && f !== join(src, "main.ts"))
+    .filter((f) => [...readFileSync(f, "utf8").matchAll(/^(?:import|export)\s[^;]*?from\s+"(\.[^"]+)"/gms)].some((m) => resolve(dirname(f), m[1]!).startsWith(root + "/")))
+    .map((f) => relative(src, f));
+  expect(offenders).toEqual([]);
+});
