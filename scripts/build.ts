@@ -25,8 +25,6 @@ const args = [
   "--sourcemap=none",
   `--define=HUBGATE_VERSION=${JSON.stringify(version)}`,
   "src/main.ts",
-  // the request log's writer thread (src/store/logthread.ts starts it by this path)
-  "src/store/logwriter.ts",
   "--outfile",
   outfile,
 ];

@@ -21,7 +21,6 @@ import { GatewayError } from "../core/errors.ts";
 import { createMemoryState, createState, type SharedState } from "../state/index.ts";
 import { OAuthService } from "../oauth/service.ts";
 import { RequestLogger } from "../server/requestlog.ts";
-import { threadedRequestLogRepo, type ThreadedRequestLogRepo } from "../store/logthread.ts";
 import { AuthThrottle } from "../tokens/throttle.ts";
 import { TokenVerifier } from "../tokens/verify.ts";
 import type { WorkerLink } from "../server/cluster.ts";
@@ -109,13 +108,11 @@ export class Gateway {
     /** the documents loaded at start-up, until finishStartup has compiled with them (whole documents are large; the table keeps only what it selected) */
     private startupDocuments: UpstreamDocuments | null,
     private storeLock: StoreLock | null,
-    /** the request log's writer thread (a serving process on the embedded SQLite file), else null */
-    private readonly logThread: ThreadedRequestLogRepo | null,
   ) {
     this.authThrottle = new AuthThrottle({ counter: state.rateCounter, audit: store.audit });
     this.tokens = new TokenVerifier({ declared: () => this.routes.current().apiTokens, repo: store.apiTokens, throttle: this.authThrottle, clientAddress: (r) => this.clientAddress(r) });
     this.oauth = new OAuthService({ grants: store.oauth, audit: store.audit, flights: state.flights, table: () => this.routes.current(), log });
-    this.requestLog = new RequestLogger({ repo: logThread ?? store.requestLogs, logging: () => this.config.logging, log });
+    this.requestLog = new RequestLogger({ repo: store.requestLogs, logging: () => this.config.logging, log });
     this.metrics.gauge("hubgate_config_version", "Version of the route table in use").set({}, () => this.routes.current().version);
     this.metrics.gauge("hubgate_uptime_seconds", "Seconds since start").set({}, () => Math.round((Date.now() - this.startedAt) / 1000));
   }
@@ -159,9 +156,7 @@ export class Gateway {
       if (serving) Gateway.logWarnings(log, table);
       // a management command shares nothing with the server's replicas (and resolves no [state] url)
       const state = serving ? await createState(loaded.config.state, loaded.secrets, log) : createMemoryState();
-      // a serving process on the embedded file writes its request log on a thread of its own (store/logthread.ts)
-      const logThread = serving && target.backend === "sqlite" && storePath !== ":memory:" ? threadedRequestLogRepo(storePath, store.requestLogs, log) : null;
-      return new Gateway(opts, log, store, keyring, state, new RouteTableHolder(table), loaded, documentCache, documents, lock, logThread);
+      return new Gateway(opts, log, store, keyring, state, new RouteTableHolder(table), loaded, documentCache, documents, lock);
     } catch (e) {
       await driver?.close();
       lock?.release();
@@ -381,7 +376,6 @@ export class Gateway {
 
   async close(): Promise<void> {
     await this.requestLog.close();
-    await this.logThread?.close();
     await this.state.close();
     try {
       await this.store.close();

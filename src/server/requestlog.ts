@@ -6,6 +6,9 @@
  * Rows are written in batches, off the response path: one write per FLUSH_MS or FLUSH_ROWS rows (one
  * transaction on SQLite, one multi-row INSERT on PostgreSQL), and at shutdown; one batch at a time.
  * A commit per row cost about 100 µs of the single JS thread (4,400 vs 7,700 proxied req/s, measured).
+ * A writer thread with its own connection was tried and dropped: handing it a batch (postMessage, even as
+ * one JSON string) cost the main thread as much as the insert (~38 µs a logged request either way), and
+ * its CPU competed with the rest on 2 cores (−5 % req/s, measured).
  * Readers go through list(), which flushes first; another process (the CLI) sees rows up to FLUSH_MS late, and
  * a kill -9 loses at most the last FLUSH_MS of log rows (never tokens or grants). While the store is
  * unavailable the rows wait in memory (at most MAX_WAITING, the oldest dropped beyond, counted in the
