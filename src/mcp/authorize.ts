@@ -184,6 +184,9 @@ export class McpAuthorizer {
   }
 
   async upstreamCallback(q: URLSearchParams): Promise<Response> {
+    // a repeated parameter is refused before the pending request is looked up: it stays usable
+    const repeated = repeatedParams(q);
+    if (repeated.length) return messagePage(400, "Sign-in failed", `The upstream's answer repeats ${repeated.join(", ")}; start again from the application.`);
     const id = await this.d.mcp.pendingIdByUpstreamState(q.get("state") ?? "");
     const p = id ? await this.d.mcp.pending(id) : null;
     if (!p || (!p.username && !p.request.upstream_identity))

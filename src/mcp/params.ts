@@ -7,13 +7,7 @@
 import type { GatewayError } from "../core/errors.ts";
 import { oauthError } from "./errors.ts";
 
-/** The names that occur more than once, in order of their first repetition. */
-export function repeatedParams(params: URLSearchParams): string[] {
-  const seen = new Set<string>();
-  const repeated = new Set<string>();
-  for (const name of params.keys()) (seen.has(name) ? repeated : seen).add(name);
-  return [...repeated];
-}
+export { repeatedParams } from "../core/url.ts";
 
 /** The OAuth error for a request that repeats `repeated` (see repeatedParams), or null when it repeats nothing. */
 export function repeatedParamsError(repeated: readonly string[]): GatewayError | null {

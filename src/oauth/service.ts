@@ -6,6 +6,7 @@
  */
 import { pkceChallenge, randomToken as random } from "../crypto/hash.ts";
 import { GatewayError, isDependencyDown, isGatewayError } from "../core/errors.ts";
+import { repeatedParams } from "../core/url.ts";
 import { didYouMean } from "../core/suggest.ts";
 import type { AuditRepo, Grant, GrantInfo, OAuthRepo } from "../store/index.ts";
 import type { SingleFlight } from "../state/types.ts";
@@ -144,6 +145,9 @@ export class OAuthService {
 
   /** GET /oauth/callback: exchange the code; returns the connection name. Errors are GatewayErrors with a page-ready message. */
   async callback(params: URLSearchParams): Promise<string> {
+    // the provider's answer with a repeated parameter is refused before its state is taken: the connect request stays usable
+    const repeated = repeatedParams(params);
+    if (repeated.length) throw new GatewayError("invalid_request", `The provider's answer repeats ${repeated.map((n) => JSON.stringify(n)).join(", ")}; start again.`, 400);
     const state = params.get("state");
     const s = state ? await this.d.grants.takeState(state, Date.now()) : null;
     if (!s) {

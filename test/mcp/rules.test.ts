@@ -165,6 +165,11 @@ describe("MCP authorization rules", () => {
     expect(handed.headers.get("location")).toBe(`/upstream/callback?code=c&state=${state}`);
     const foreign = await fetch(`${h.base}/oauth/callback?code=c&state=not-an-mcp-state`, { redirect: "manual" });
     expect(foreign.status).toBe(400);
+    // an upstream answer that repeats a parameter is refused, and the sign-in in progress stays usable
+    const repeated = await fetch(`${h.base}/upstream/callback?code=c&code=d&state=${state}`);
+    expect(repeated.status).toBe(400);
+    expect(await repeated.text()).toContain("repeats code");
+    expect(await h.gw.gw.store.mcp.pendingIdByUpstreamState(state)).not.toBeNull();
   });
 
   test("login: wrong password is refused and audited; attempts are rate-limited per user", async () => {

@@ -157,6 +157,19 @@ scopes = ["proxy"]
     expect((await grantRow())!.access_token).toBe(before);
   });
 
+  test("a provider answer that repeats state or code is refused, and the connect request stays usable", async () => {
+    const state = await freshState();
+    for (const q of [`code=x&state=${state}&state=forged`, `code=x&code=y&state=${state}`]) {
+      const r = await fetch(`${base}/oauth/callback?${q}`);
+      expect(r.status).toBe(400);
+      expect(await r.text()).toContain("repeats");
+    }
+    // not consumed by the refused answers: the provider's real answer is still matched to it
+    const r = await fetch(`${base}/oauth/callback?code=not-a-real-code&state=${state}`);
+    expect(r.status).toBe(502);
+    expect(await r.text()).toContain("Exchanging the authorization code failed");
+  });
+
   test("a callback with an unknown state is refused with a page and an audit event", async () => {
     const r = await fetch(`${base}/oauth/callback?code=x&state=forged`);
     expect(r.status).toBe(400);
