@@ -401,16 +401,15 @@ export class RedisRateCounter implements RateCounter {
 
 /**
  * KEYS: lock, fence counter. ARGV: ttl. A free lock is taken with the next fencing token (one counter for
- * every lock, so tokens only grow); a held one answers its holder's token and remaining ms.
+ * every lock, so tokens only grow); a held one answers its holder's token and remaining ms. Single
+ * flight's acquire ends with the same steps.
  */
-const LOCK_ACQUIRE = new Script(
-  "lock",
-  `local h = redis.call('GET', KEYS[1])
+const TAKE_LOCK = `local h = redis.call('GET', KEYS[1])
 if h then return {0, tonumber(h), redis.call('PTTL', KEYS[1])} end
 local t = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], t, 'PX', ARGV[1])
-return {1, t, tonumber(ARGV[1])}`,
-);
+return {1, t, tonumber(ARGV[1])}`;
+const LOCK_ACQUIRE = new Script("lock", TAKE_LOCK);
 
 /** KEYS: lock. ARGV: token, channel, message. Deletes the lock only while the token still holds it, and says so. */
 const LOCK_RELEASE = new Script(
@@ -528,11 +527,7 @@ const FLIGHT_ACQUIRE = new Script(
   local res = redis.call('GET', KEYS[3])
   if res and string.sub(res, 1, string.len(ARGV[2]) + 1) == ARGV[2] .. ' ' then return {2, 0, 0, res} end
 end
-local h = redis.call('GET', KEYS[1])
-if h then return {0, tonumber(h), redis.call('PTTL', KEYS[1])} end
-local t = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], t, 'PX', ARGV[1])
-return {1, t, tonumber(ARGV[1])}`,
+${TAKE_LOCK}`,
 );
 
 /** KEYS: lock, result. ARGV: token, "token outcome", result ttl, channel, message. */
