@@ -44,15 +44,7 @@ beforeAll(async () => {
     `[server]
 port = ${gwPort}
 public_url = "${publicUrl}"
-[[oauth_connections]]
-name = "idp"
-authorization_url = "${as.issuer}/auth"
-token_url = "${as.issuer}/token"
-allow_private = true
-client_id = "hubgate-test"
-client_secret = "env:IDP_SECRET"
-scopes = ["openid", "offline_access"]
-extra_authorize_params = { prompt = "consent" }
+${as.connection("idp")}
 [[projects]]
 id = "acme"
 [[projects.endpoints]]

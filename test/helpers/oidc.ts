@@ -9,6 +9,8 @@ import type { Server } from "node:http";
 export interface TestAs {
   issuer: string;
   provider: Provider;
+  /** An [[oauth_connections]] block for this server's one client (its secret is read from $IDP_SECRET); `extra`: more keys, a line each. */
+  connection(name: string, extra?: string): string;
   stop(): void;
 }
 
@@ -49,7 +51,17 @@ export async function startAs(port: number, redirectUri: string, opts: { accessT
   });
   const server: Server = provider.listen(port);
   await new Promise<void>((r) => (server.listening ? r() : server.once("listening", () => r())));
-  return { issuer, provider, stop: () => void server.close() };
+  const connection = (name: string, extra = "") => `[[oauth_connections]]
+name = "${name}"
+authorization_url = "${issuer}/auth"
+token_url = "${issuer}/token"
+allow_private = true
+client_id = "hubgate-test"
+client_secret = "env:IDP_SECRET"
+scopes = ["openid", "offline_access"]
+extra_authorize_params = { prompt = "consent" }
+${extra}`;
+  return { issuer, provider, connection, stop: () => void server.close() };
 }
 
 /** Follows redirects and fills oidc-provider's dev login and consent forms, like a person in a browser would. */

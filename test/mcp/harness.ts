@@ -35,15 +35,7 @@ export async function harness(extra = "", opts: HarnessOptions & { upstream?: (a
     `[server]
 port = ${gwPort}
 public_url = "${publicUrl}"
-[[oauth_connections]]
-name = "upstream-idp"
-authorization_url = "${as.issuer}/auth"
-token_url = "${as.issuer}/token"
-allow_private = true
-client_id = "hubgate-test"
-client_secret = "env:IDP_SECRET"
-scopes = ["openid", "offline_access"]
-extra_authorize_params = { prompt = "consent" }
+${as.connection("upstream-idp")}
 [[mcp.upstreams]]
 name = "everything"
 url = "${up.url}"

@@ -38,16 +38,7 @@ describe("OAuth connection lifecycle against oidc-provider", () => {
       `[server]
 port = ${gwPort}
 public_url = "${publicUrl}"
-[[oauth_connections]]
-name = "idp"
-authorization_url = "${as.issuer}/auth"
-token_url = "${as.issuer}/token"
-revocation_url = "${as.issuer}/token/revocation"
-allow_private = true
-client_id = "hubgate-test"
-client_secret = "env:IDP_SECRET"
-scopes = ["openid", "offline_access"]
-extra_authorize_params = { prompt = "consent" }
+${as.connection("idp", `revocation_url = "${as.issuer}/token/revocation"`)}
 [[projects]]
 id = "p"
 [[projects.endpoints]]
